@@ -1,0 +1,3 @@
+from gnnchi.cli import main
+
+main()

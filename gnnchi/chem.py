@@ -1,0 +1,101 @@
+"""The single RDKit gate: every SMILES becomes a molecule here, or a typed error says why not.
+
+A polymer is its repeat unit with exactly two `*` attachment atoms (``*CC(*)c1ccccc1``);
+a solvent is one neutral-or-charged molecule without `*`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rdkit import Chem, rdBase
+
+from gnnchi.errors import InvalidSmilesError
+
+MoleculeKind = Literal["polymer", "solvent"]
+DEFAULT_MAX_HEAVY_ATOMS = 250
+
+
+def make_mol(
+    smiles: str,
+    kind: MoleculeKind,
+    row: int | None = None,
+    max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+) -> Chem.Mol:
+    """Parse and check one SMILES; raise :class:`InvalidSmilesError` naming the SMILES, row and reason."""
+
+    def fail(reason: str) -> InvalidSmilesError:
+        return InvalidSmilesError(smiles if isinstance(smiles, str) else repr(smiles), reason, row, kind)
+
+    if not isinstance(smiles, str) or not smiles.strip():
+        raise fail("empty SMILES")
+    smiles = smiles.strip()
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+        if mol is None:
+            raise fail("RDKit cannot parse it (check brackets, ring-closure digits and element symbols)")
+        try:
+            Chem.SanitizeMol(mol)
+            mol = Chem.RemoveHs(mol)
+        except Exception as err:  # RDKit raises several exception types, all meaning "chemically invalid"
+            raise fail(f"RDKit cannot sanitize it: {err}") from None
+    if len(Chem.GetMolFrags(mol)) > 1:
+        raise fail("it has several '.'-separated fragments (a mixture or a salt); give one molecule")
+    dummies = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    if kind == "polymer":
+        _check_repeat_unit(dummies, fail)
+    elif dummies:
+        raise fail("a solvent must not contain '*' attachment points")
+    if mol.GetNumAtoms() - len(dummies) == 0:
+        raise fail("it has no heavy atom")
+    if any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
+        raise fail("it has unpaired electrons (a radical); write the closed-shell molecule")
+    if mol.GetNumAtoms() - len(dummies) > max_heavy_atoms:
+        raise fail(f"{mol.GetNumAtoms() - len(dummies)} heavy atoms exceed the limit of {max_heavy_atoms}")
+    return mol
+
+
+def _check_repeat_unit(dummies: list[Chem.Atom], fail) -> None:
+    if len(dummies) != 2:
+        raise fail(f"a polymer repeat unit needs exactly two '*' atoms, found {len(dummies)}")
+    for atom in dummies:
+        if atom.GetDegree() != 1:
+            raise fail("each '*' must be bonded to exactly one atom")
+    if dummies[0].GetNeighbors()[0].GetIdx() == dummies[1].GetIdx():
+        raise fail("the two '*' atoms are bonded to each other")
+    bond_types = {a.GetBonds()[0].GetBondType() for a in dummies}
+    if len(bond_types) != 1:
+        raise fail("both '*' atoms must be attached by bonds of the same order")
+
+
+def canonical_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
+    """Identity of a molecule for grouping and deduplication (canonical isomeric SMILES).
+
+    A polymer's key is the canonical SMILES of its cyclic trimer, so rotated units
+    (``*CCO*``, ``*OCC*``, ``*COC*``) share one key.
+    """
+    if kind == "solvent":
+        return Chem.MolToSmiles(mol)
+    return Chem.MolToSmiles(cyclic_oligomer(mol, 3))
+
+
+def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
+    """Join ``n`` copies of a repeat unit head to tail into a ring (the `*` atoms removed)."""
+    dummies = [a.GetIdx() for a in repeat_unit.GetAtoms() if a.GetAtomicNum() == 0]
+    head, tail = (repeat_unit.GetAtomWithIdx(i).GetNeighbors()[0].GetIdx() for i in dummies)
+    bond_type = repeat_unit.GetAtomWithIdx(dummies[0]).GetBonds()[0].GetBondType()
+    unit = Chem.RWMol(repeat_unit)
+    for idx in sorted(dummies, reverse=True):
+        unit.RemoveAtom(idx)
+    shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
+    head, tail = shift(head), shift(tail)
+    size = unit.GetNumAtoms()
+    ring = Chem.RWMol()
+    for _ in range(n):
+        ring.InsertMol(unit)
+    for copy in range(n):
+        ring.AddBond(copy * size + tail, ((copy + 1) % n) * size + head, bond_type)
+    mol = ring.GetMol()
+    with rdBase.BlockLogs():
+        Chem.SanitizeMol(mol)
+    return mol

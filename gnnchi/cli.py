@@ -1,0 +1,67 @@
+"""Command line: ``python -m gnnchi fit|validate|test --config configs/<name>.yaml`` (LightningCLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import MLFlowLogger
+
+from gnnchi.data import ChiDataModule
+from gnnchi.models import ChiModule
+
+TRAINER_DEFAULTS = {
+    "logger": {"class_path": "gnnchi.tracking.GnnChiMLFlowLogger"},
+    "max_epochs": 100,
+    "log_every_n_steps": 10,
+}
+
+
+class ConfigToRunCallback(SaveConfigCallback):
+    """Write the resolved config beside the checkpoints and into the MLflow run."""
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        text = self.parser.dump(self.config, skip_none=False)
+        checkpoint = trainer.checkpoint_callback
+        if checkpoint is not None and checkpoint.dirpath:
+            Path(checkpoint.dirpath).mkdir(parents=True, exist_ok=True)
+            (Path(checkpoint.dirpath) / "config.yaml").write_text(text)
+        for logger in trainer.loggers:
+            if isinstance(logger, MLFlowLogger):
+                logger.experiment.log_text(logger.run_id, text, "config.yaml")
+
+
+class GnnChiCLI(LightningCLI):
+    """LightningCLI with a ``checkpoint`` section (best and last) and a test of the best model after ``fit``."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.dirpath": "checkpoints",
+                "checkpoint.filename": "best",
+                "checkpoint.monitor": "val/loss",
+                "checkpoint.save_last": True,
+                "checkpoint.enable_version_counter": False,
+            }
+        )
+
+    def after_fit(self) -> None:
+        if self.trainer.fast_dev_run:
+            return
+        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
+
+
+def main(args: list[str] | None = None) -> GnnChiCLI:
+    """Run the command line; tests call ``main([...])`` in-process."""
+    return GnnChiCLI(
+        ChiModule,
+        ChiDataModule,
+        args=args,
+        trainer_defaults=TRAINER_DEFAULTS,
+        save_config_callback=ConfigToRunCallback,
+        save_config_kwargs={"save_to_log_dir": False},
+        auto_configure_optimizers=False,
+    )

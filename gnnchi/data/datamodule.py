@@ -1,0 +1,195 @@
+"""Pair datasets, batching and the LightningDataModule over the three tasks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from gnnchi.data.records import (
+    CHI_TASKS,
+    DEFAULT_TEMPERATURE_RANGE_K,
+    PairRecords,
+    check_pairs,
+    normalize_columns,
+    read_pairs_csv,
+)
+from gnnchi.data.splits import SplitName, split_indices
+from gnnchi.errors import DataValidationError
+from gnnchi.featurizers import collate_graphs
+
+log = logging.getLogger(__name__)
+
+
+class PairBatch(NamedTuple):
+    """A batch of P pairs: the polymer and solvent graphs (PyG layout), temperatures and targets.
+
+    targets [P, 3] in the order of ``TASKS`` (soluble, chi_exp, chi_cosmo), NaN where missing.
+    """
+
+    polymer_x: Tensor
+    polymer_edge_index: Tensor
+    polymer_edge_attr: Tensor
+    polymer_batch: Tensor
+    solvent_x: Tensor
+    solvent_edge_index: Tensor
+    solvent_edge_attr: Tensor
+    solvent_batch: Tensor
+    temperature_K: Tensor
+    targets: Tensor
+
+    def inputs(self) -> tuple[Tensor, ...]:
+        """Positional inputs of :class:`gnnchi.models.ChiNet`."""
+        return tuple(self)[:9]
+
+
+class PairDataset(Dataset):
+    """Rows of :class:`PairRecords` (by index); the collate function builds :class:`PairBatch`."""
+
+    def __init__(self, records: PairRecords, rows: np.ndarray):
+        self.records, self.rows = records, np.asarray(rows)
+        table = records.table.iloc[self.rows]
+        self.polymer_idx = table["polymer_idx"].to_numpy()
+        self.solvent_idx = table["solvent_idx"].to_numpy()
+        self.temperature = table["temperature_K"].to_numpy(np.float32)
+        self.targets = records.targets()[self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+    def collate(self, items: list[int]) -> PairBatch:
+        polymers = collate_graphs([self.records.polymers[self.polymer_idx[i]] for i in items])
+        solvents = collate_graphs([self.records.solvents[self.solvent_idx[i]] for i in items])
+        arrays = (*polymers, *solvents, self.temperature[items], self.targets[items])
+        return PairBatch(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
+
+
+class ChiDataModule(L.LightningDataModule):
+    """The three tasks (soluble, chi_exp, chi_cosmo) from the bundled data or a user's CSV.
+
+    Args:
+        data: path of a pair table CSV; ``None`` uses the bundled data.
+        split: ``paper`` (the paper's test folds, pair-grouped), ``pair``, ``polymer``
+            (leave-polymer-out) or ``solvent`` (leave-solvent-out).
+        test_fold: which fold is the test set.
+        num_folds: folds of the split.
+        val_fraction: share of the training rows, grouped like the split, used for validation.
+        seed: seed of the fold and validation draws.
+        batch_size: pairs per batch.
+        num_workers: DataLoader worker processes.
+        skip_bad_rows: train without the rows that fail the checks (written to
+            ``skipped_rows_file``) instead of stopping with the list of every bad row.
+        skipped_rows_file: where skipped rows go.
+        temperature_range_K: plausible temperatures; rows outside are bad rows.
+        max_heavy_atoms: largest molecule (heavy atoms of a solvent or of a repeat unit).
+    """
+
+    def __init__(
+        self,
+        data: str | None = None,
+        split: SplitName = "paper",
+        test_fold: int = 0,
+        num_folds: int = 5,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        skip_bad_rows: bool = False,
+        skipped_rows_file: str = "skipped_rows.csv",
+        temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+        max_heavy_atoms: int = 250,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.records: PairRecords | None = None
+        self.indices: dict[str, np.ndarray] = {}
+        self.num_skipped_rows = 0
+
+    def prepare_records(self) -> PairRecords:
+        """Load and check the data once (all bad rows reported together)."""
+        if self.records is not None:
+            return self.records
+        hp = self.hparams
+        if hp.data is None:
+            from gnnchi.datasets import bundled_pairs
+
+            frame, source = normalize_columns(bundled_pairs(), "bundled data"), "bundled data"
+        else:
+            frame, source = read_pairs_csv(hp.data), hp.data
+        if "fold" not in frame.columns:
+            frame["fold"] = np.nan
+        records, problems = check_pairs(
+            frame, source, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms
+        )
+        if problems:
+            if not hp.skip_bad_rows:
+                raise DataValidationError(source, problems, "fix these rows, or set data.skip_bad_rows=true to skip them")
+            self._write_skipped(problems)
+        if len(records.table) == 0:
+            raise DataValidationError(source, [], "no usable row")
+        self.records = records
+        return records
+
+    def _write_skipped(self, problems) -> None:
+        import pandas as pd
+
+        path = Path(self.hparams.skipped_rows_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([p.__dict__ for p in problems]).to_csv(path, index=False)
+        self.num_skipped_rows = len({p.row for p in problems})
+        log.warning("skipped %d bad rows; they are listed in %s", self.num_skipped_rows, path)
+
+    def setup(self, stage: str | None = None) -> None:
+        records = self.prepare_records()
+        if not self.indices:
+            hp = self.hparams
+            self.indices = split_indices(records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed)
+
+    def dataset(self, part: str) -> PairDataset:
+        return PairDataset(self.records, self.indices[part])
+
+    def train_statistics(self) -> dict[str, list[float] | float]:
+        """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""
+        table = self.records.table.iloc[self.indices["train"]]
+        has_chi = table[list(CHI_TASKS)].notna().any(axis=1)
+        inv_t = 1.0 / table.loc[has_chi, "temperature_K"].to_numpy()
+        chi_mean, chi_std = [], []
+        for task in CHI_TASKS:
+            values = table[task].dropna().to_numpy()
+            chi_mean.append(float(values.mean()) if len(values) else 0.0)
+            chi_std.append(float(values.std()) if len(values) > 1 and values.std() > 0 else 1.0)
+        return {
+            "inv_t_mean": float(inv_t.mean()) if len(inv_t) else 1.0 / 298.15,
+            "inv_t_std": float(inv_t.std()) if len(inv_t) > 1 and inv_t.std() > 0 else 1e-3,
+            "chi_mean": chi_mean,
+            "chi_std": chi_std,
+        }
+
+    def _loader(self, part: str, shuffle: bool) -> DataLoader:
+        dataset = self.dataset(part)
+        return DataLoader(
+            dataset,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            collate_fn=dataset.collate,
+            num_workers=self.hparams.num_workers,
+            persistent_workers=self.hparams.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

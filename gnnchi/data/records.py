@@ -1,0 +1,159 @@
+"""Pair tables: read a CSV, normalise its columns, and check every row before any training.
+
+A pair table has one row per (polymer, solvent, temperature) observation with columns
+``polymer`` (repeat unit SMILES with two `*`), ``solvent`` (SMILES), exactly one of
+``temperature_K`` / ``temperature_C``, and any of the targets ``soluble`` (1 solvent,
+0 non-solvent), ``chi_exp`` and ``chi_cosmo`` (missing values allowed: they are masked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, canonical_key, make_mol
+from gnnchi.errors import DataValidationError, InvalidSmilesError, RowProblem
+from gnnchi.featurizers import MolGraph, featurize
+
+CLASS_TASK = "soluble"
+CHI_TASKS = ("chi_exp", "chi_cosmo")
+TASKS = (CLASS_TASK, *CHI_TASKS)
+TEMPERATURE_COLUMNS = ("temperature_K", "temperature_C")
+ROOM_TEMPERATURE_K = 298.15  # used for rows that carry only a solubility label and no temperature
+DEFAULT_TEMPERATURE_RANGE_K = (150.0, 700.0)
+
+
+def read_pairs_csv(path: str | Path) -> pd.DataFrame:
+    """Read a pair table (delimiter sniffed) and normalise it with :func:`normalize_columns`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pair table {str(path)!r} does not exist")
+    frame = pd.read_csv(path, sep=None, engine="python", dtype={"polymer": str, "solvent": str})
+    frame.attrs["source"] = str(path)
+    return normalize_columns(frame, str(path))
+
+
+def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Return a copy with ``temperature_K`` (converted from °C if needed), every target column
+    (NaN where absent) and ``row`` (the row's line number in the file, header = line 1)."""
+    missing = [c for c in ("polymer", "solvent") if c not in frame.columns]
+    found_temps = [c for c in TEMPERATURE_COLUMNS if c in frame.columns]
+    if missing:
+        raise DataValidationError(
+            source,
+            [],
+            f"missing column(s) {missing}; found {list(frame.columns)}; expected polymer, solvent, "
+            f"one of {list(TEMPERATURE_COLUMNS)} and any of {list(TASKS)}",
+        )
+    if len(found_temps) > 1:
+        raise DataValidationError(source, [], "give one temperature column, temperature_K or temperature_C, not both")
+    out = frame.copy()
+    if "row" not in out.columns:
+        out["row"] = np.arange(len(out)) + 2
+    if found_temps == ["temperature_C"]:
+        out["temperature_K"] = pd.to_numeric(out.pop("temperature_C"), errors="coerce") + 273.15
+    elif found_temps:
+        out["temperature_K"] = pd.to_numeric(out["temperature_K"], errors="coerce")
+    else:
+        out["temperature_K"] = np.nan
+    for task in TASKS:
+        out[task] = pd.to_numeric(out[task], errors="coerce") if task in out.columns else np.nan
+    return out
+
+
+@dataclass
+class PairRecords:
+    """Checked pairs: each row refers to a unique polymer and solvent graph.
+
+    table: the input rows that passed, with ``polymer_idx``, ``solvent_idx``, ``polymer_key``,
+    ``solvent_key`` and ``temperature_K`` filled; polymers/solvents: graphs by index.
+    """
+
+    table: pd.DataFrame
+    polymers: list[MolGraph]
+    solvents: list[MolGraph]
+
+    def targets(self) -> np.ndarray:
+        """[num_rows, len(TASKS)] float32, NaN where missing."""
+        return self.table[list(TASKS)].to_numpy(np.float32)
+
+
+class _MoleculeCache:
+    """Parse and featurize each distinct SMILES once."""
+
+    def __init__(self, kind: str, max_heavy_atoms: int):
+        self.kind, self.max_heavy_atoms = kind, max_heavy_atoms
+        self.index: dict[str, tuple[int, str]] = {}
+        self.graphs: list[MolGraph] = []
+
+    def get(self, smiles: str, row: int) -> tuple[int, str]:
+        if smiles not in self.index:
+            mol = make_mol(smiles, self.kind, row, self.max_heavy_atoms)  # raises with the first row it meets
+            self.index[smiles] = (len(self.graphs), canonical_key(mol, self.kind))
+            self.graphs.append(featurize(mol))
+        return self.index[smiles]
+
+
+def check_pairs(
+    frame: pd.DataFrame,
+    source: str,
+    require_target: bool = True,
+    temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+    max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+) -> tuple[PairRecords, list[RowProblem]]:
+    """Check every row of a normalised table; return the good rows and ALL problems found."""
+    polymers = _MoleculeCache("polymer", max_heavy_atoms)
+    solvents = _MoleculeCache("solvent", max_heavy_atoms)
+    bad_smiles: dict[tuple[str, str], str] = {}
+    problems: list[RowProblem] = []
+    columns = {c: frame[c].to_numpy() for c in ("row", "polymer", "solvent", "temperature_K", *TASKS)}
+    fields: dict[str, list] = {"polymer_idx": [], "solvent_idx": [], "polymer_key": [], "solvent_key": []}
+    keep: list[int] = []
+    low, high = temperature_range_K
+    for i in range(len(frame)):
+        row = int(columns["row"][i])
+        row_problems: list[RowProblem] = []
+        found = {}
+        for kind, cache in (("polymer", polymers), ("solvent", solvents)):
+            smiles = columns[kind][i]
+            smiles = smiles.strip() if isinstance(smiles, str) else ""
+            if (kind, smiles) in bad_smiles:
+                row_problems.append(RowProblem(row, kind, smiles, bad_smiles[(kind, smiles)]))
+                continue
+            try:
+                found[kind] = cache.get(smiles, row)
+            except InvalidSmilesError as err:
+                bad_smiles[(kind, smiles)] = err.reason
+                row_problems.append(RowProblem(row, kind, smiles, err.reason))
+        targets = {t: columns[t][i] for t in TASKS}
+        for task in CHI_TASKS:
+            if np.isinf(targets[task]):
+                row_problems.append(RowProblem(row, task, str(targets[task]), "chi must be a finite number"))
+        if not np.isnan(targets[CLASS_TASK]) and targets[CLASS_TASK] not in (0.0, 1.0):
+            row_problems.append(RowProblem(row, CLASS_TASK, str(targets[CLASS_TASK]), "soluble must be 0 or 1"))
+        has_chi = any(np.isfinite(targets[t]) for t in CHI_TASKS)
+        if require_target and not has_chi and np.isnan(targets[CLASS_TASK]):
+            row_problems.append(RowProblem(row, "targets", "", f"no target value; give any of {list(TASKS)}"))
+        temperature = columns["temperature_K"][i]
+        if np.isnan(temperature):
+            if has_chi:
+                row_problems.append(RowProblem(row, "temperature_K", "", "missing temperature for a chi value"))
+        elif not low <= temperature <= high:
+            row_problems.append(
+                RowProblem(row, "temperature_K", f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
+            )
+        if row_problems:
+            problems += row_problems
+            continue
+        keep.append(i)
+        for kind in ("polymer", "solvent"):
+            fields[f"{kind}_idx"].append(found[kind][0])
+            fields[f"{kind}_key"].append(found[kind][1])
+    table = frame.iloc[keep].reset_index(drop=True)
+    for name, values in fields.items():
+        table[name] = values
+    table["temperature_K"] = table["temperature_K"].fillna(ROOM_TEMPERATURE_K)
+    return PairRecords(table, polymers.graphs, solvents.graphs), problems

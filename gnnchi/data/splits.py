@@ -1,0 +1,77 @@
+"""Grouped splits: every row of every task that shares a group lands in the same fold.
+
+Groups: ``pair`` (polymer, solvent), ``polymer`` or ``solvent``. The ``paper`` split is
+pair-grouped with the paper's test folds (column ``fold``, for chi_exp) and folds drawn at
+random for pairs the paper does not cover. Validation is drawn from the training groups.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+SplitName = Literal["paper", "pair", "polymer", "solvent"]
+SPLITS = ("paper", "pair", "polymer", "solvent")
+
+
+def group_keys(table: pd.DataFrame, split: SplitName) -> pd.Series:
+    """The group of each row (canonical keys, so spelling variants of a molecule share a group)."""
+    if split in ("paper", "pair"):
+        return table["polymer_key"] + "|" + table["solvent_key"]
+    if split in ("polymer", "solvent"):
+        return table[f"{split}_key"]
+    raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+
+
+def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int) -> np.ndarray:
+    """Fold (0..num_folds-1) of each row; groups are balanced by row count."""
+    groups = group_keys(table, split)
+    sizes = groups.value_counts()
+    fold_of: dict[str, int] = {}
+    if split == "paper":
+        given = table.loc[table["fold"].notna(), ["fold"]].assign(group=groups).drop_duplicates()
+        clash = given["group"][given["group"].duplicated()].tolist()
+        if clash:
+            raise ValueError(f"pairs split across the given folds: {clash[:5]}")
+        fold_of = {g: int(f) for g, f in zip(given["group"], given["fold"])}
+        if fold_of and max(fold_of.values()) >= num_folds:
+            raise ValueError(f"the data's folds go up to {max(fold_of.values())}; num_folds is {num_folds}")
+    load = np.zeros(num_folds)
+    for group, fold in fold_of.items():
+        load[fold] += sizes[group]
+    free = [g for g in sizes.index if g not in fold_of]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(free))
+    # largest groups first (random order among equals), each to the lightest fold so far
+    for i in sorted(order, key=lambda i: -sizes[free[i]]):
+        fold = int(np.argmin(load + rng.random(num_folds) * 1e-6))
+        fold_of[free[i]] = fold
+        load[fold] += sizes[free[i]]
+    return groups.map(fold_of).to_numpy(int)
+
+
+def split_indices(
+    table: pd.DataFrame,
+    split: SplitName,
+    test_fold: int,
+    num_folds: int = 5,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Row indices of ``train``, ``val`` and ``test``; no group is in two of them."""
+    if not 0 <= test_fold < num_folds:
+        raise ValueError(f"test_fold must be in 0..{num_folds - 1}, got {test_fold}")
+    folds = assign_folds(table, split, num_folds, seed)
+    test = np.flatnonzero(folds == test_fold)
+    rest = np.flatnonzero(folds != test_fold)
+    groups = group_keys(table, split).to_numpy()
+    rest_groups = pd.unique(groups[rest])
+    rng = np.random.default_rng(seed + 1)
+    rest_groups = rest_groups[rng.permutation(len(rest_groups))]
+    sizes = pd.Series(groups[rest]).value_counts()
+    taken = np.cumsum(sizes[rest_groups].to_numpy())
+    val_groups = set(rest_groups[: int(np.searchsorted(taken, val_fraction * len(rest))) + 1]) if val_fraction else set()
+    in_val = np.isin(groups[rest], list(val_groups))
+    return {"train": rest[~in_val], "val": rest[in_val], "test": test}

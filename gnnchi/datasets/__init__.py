@@ -1,0 +1,11 @@
+"""The real data bundled with gnnchi (MIT-licensed; each LICENSE lies beside its files).
+
+- ``mtl_chiparameter/``: experimental chi (``chi_exp``), COSMO-RS chi (``chi_cosmo``) and the
+  paper's 5 test folds, from yoshida-lab/MTL_ChiParameter (Aoki et al., Macromolecules 2023).
+- ``polysol/``: solvent / non-solvent labels (``soluble``) from cstubb/PolySol (Stubbs et al.,
+  Digital Discovery 2025), with monomers converted to repeat units (see :mod:`gnnchi.datasets.polysol`).
+"""
+
+from gnnchi.datasets.bundled import bundled_pairs, load_chi_cosmo, load_chi_exp
+
+__all__ = ["bundled_pairs", "load_chi_cosmo", "load_chi_exp"]

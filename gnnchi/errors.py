@@ -1,0 +1,49 @@
+"""Typed errors that tell the user what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GnnChiError(Exception):
+    """Base class of every error gnnchi raises on purpose."""
+
+
+class InvalidSmilesError(GnnChiError, ValueError):
+    """A SMILES string that cannot become a molecule graph."""
+
+    def __init__(self, smiles: str, reason: str, row: int | None = None, column: str | None = None):
+        self.smiles, self.reason, self.row, self.column = smiles, reason, row, column
+        where = "" if row is None else f"row {row}: "
+        what = column or "SMILES"
+        super().__init__(f"{where}invalid {what} {smiles!r}: {reason}")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad value in a table: its row number (as in the file, header = 1), column, value and reason."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+class DataValidationError(GnnChiError, ValueError):
+    """Every bad row of a table, reported at once."""
+
+    def __init__(self, source: str, problems: list[RowProblem], hint: str = ""):
+        self.source, self.problems = source, problems
+        lines = [f"{source}: {len(problems)} bad value(s)"] + [f"  {p}" for p in problems[:200]]
+        if len(problems) > 200:
+            lines.append(f"  ... and {len(problems) - 200} more")
+        if hint:
+            lines.append(hint)
+        super().__init__("\n".join(lines))
+
+
+class ModelFileError(GnnChiError, ValueError):
+    """A checkpoint or model file that is not a readable gnnchi model."""

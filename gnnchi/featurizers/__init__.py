@@ -1,0 +1,7 @@
+"""RDKit molecules to graph arrays."""
+
+from gnnchi.featurizers.atom import ATOM_DIM
+from gnnchi.featurizers.bond import BOND_DIM
+from gnnchi.featurizers.graph import FEATURIZER_VERSION, GraphBatch, MolGraph, collate_graphs, featurize
+
+__all__ = ["ATOM_DIM", "BOND_DIM", "FEATURIZER_VERSION", "GraphBatch", "MolGraph", "collate_graphs", "featurize"]

@@ -1,0 +1,196 @@
+"""ChiModule: trains :class:`ChiNet` on the three tasks with missing targets masked."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
+from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
+
+import gnnchi
+from gnnchi.data.datamodule import PairBatch
+from gnnchi.data.records import CHI_TASKS, CLASS_TASK, TASKS
+from gnnchi.errors import ModelFileError
+from gnnchi.featurizers import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION
+from gnnchi.models.chinet import ChiNet
+
+STAGES = ("train", "val", "test")
+
+
+def _task_metrics(task: str) -> MetricCollection:
+    if task == CLASS_TASK:
+        return MetricCollection({"auc": BinaryAUROC(), "accuracy": BinaryAccuracy()})
+    return MetricCollection({"r2": R2Score(), "mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False)})
+
+
+class ChiModule(L.LightningModule):
+    """Multitask training of ChiNet: BCE on ``soluble`` + MSE on each chi task, weighted.
+
+    Args:
+        latent_dim: k, the size of ``u`` and of ``r`` (HSP is k = 3).
+        hidden_dim: message-passing width.
+        depth: message-passing steps.
+        ffn_hidden_dim: width of the readout MLP of each encoder.
+        dropout: dropout in the encoders.
+        shared_encoder: one encoder for polymers and solvents instead of two.
+        temperature_order: 1 for chi = a + b/T, 2 to add c/T^2.
+        task_weights: loss weight of each task (soluble, chi_exp, chi_cosmo); missing keys weigh 1.
+        lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
+        weight_decay: AdamW weight decay.
+        warmup_fraction: share of the training steps spent warming up.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden_dim: int = 256,
+        depth: int = 4,
+        ffn_hidden_dim: int = 256,
+        dropout: float = 0.0,
+        shared_encoder: bool = False,
+        temperature_order: int = 1,
+        task_weights: dict[str, float] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        warmup_fraction: float = 0.05,
+    ):
+        super().__init__()
+        unknown = set(task_weights or {}) - set(TASKS)
+        if unknown:
+            raise ValueError(f"task_weights has unknown tasks {sorted(unknown)}; tasks are {list(TASKS)}")
+        self.save_hyperparameters()
+        self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in TASKS}
+        self.net = ChiNet(
+            ATOM_DIM,
+            BOND_DIM,
+            latent_dim=latent_dim,
+            hidden_dim=hidden_dim,
+            depth=depth,
+            ffn_hidden_dim=ffn_hidden_dim,
+            dropout=dropout,
+            shared_encoder=shared_encoder,
+            num_chi_tasks=len(CHI_TASKS),
+            temperature_order=temperature_order,
+        )
+        template = {task: _task_metrics(task) for task in TASKS}
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_{task}": template[task].clone(prefix=f"{stage}/", postfix=f"_{task}")
+                for stage in STAGES
+                for task in TASKS
+            }
+        )
+        self._metric_counts = {key: 0 for key in self.metrics}
+
+    def forward(self, batch: PairBatch) -> Tensor:
+        """[P, 3]: logit of soluble, chi_exp, chi_cosmo."""
+        return self.net(*batch.inputs())
+
+    def setup(self, stage: str) -> None:
+        """Fit the temperature and chi scalers on the training rows (kept as buffers in the checkpoint)."""
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if stage == "fit" and datamodule is not None and hasattr(datamodule, "train_statistics"):
+            stats = datamodule.train_statistics()
+            head = self.net.head
+            for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
+                getattr(head, name).copy_(torch.as_tensor(stats[name], dtype=torch.float32))
+
+    def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
+        out = self(batch)  # [P, 3]
+        targets = batch.targets  # [P, 3]
+        chi_std = self.net.head.chi_std
+        total = out.new_zeros(())
+        for j, task in enumerate(TASKS):
+            mask = ~torch.isnan(targets[:, j])
+            count = int(mask.sum())
+            if count == 0:
+                continue
+            pred, target = out[mask, j], targets[mask, j]
+            if task == CLASS_TASK:
+                loss = F.binary_cross_entropy_with_logits(pred, target)
+                self.metrics[f"{stage}_{task}"].update(torch.sigmoid(pred), target.long())
+            else:
+                loss = F.mse_loss(pred / chi_std[j - 1], target / chi_std[j - 1])  # standardised chi
+                self.metrics[f"{stage}_{task}"].update(pred, target)
+            self._metric_counts[f"{stage}_{task}"] += count
+            self.log(f"{stage}/loss_{task}", loss, batch_size=count, on_step=False, on_epoch=True)
+            total = total + self.task_weights[task] * loss
+        self.log(f"{stage}/loss", total, batch_size=len(targets), on_step=False, on_epoch=True, prog_bar=stage != "test")
+        return total
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        for task in TASKS:
+            key = f"{stage}_{task}"
+            if self._metric_counts[key] >= 2:
+                self.log_dict(self.metrics[key].compute(), prog_bar=stage == "val" and task == "chi_exp")
+            self.metrics[key].reset()
+            self._metric_counts[key] = 0
+
+    def training_step(self, batch: PairBatch, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: PairBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: PairBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def predict_step(self, batch: PairBatch, batch_idx: int) -> dict[str, Tensor]:
+        out = self(batch)
+        return {"p_soluble": torch.sigmoid(out[:, 0]), **{task: out[:, j + 1] for j, task in enumerate(CHI_TASKS)}}
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = max(1, int(self.hparams.warmup_fraction * total))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["gnnchi"] = model_card()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_model_card(checkpoint.get("gnnchi"), "checkpoint")
+
+
+def model_card() -> dict:
+    """Plain values that say what a saved model needs: versions, feature sizes, task names."""
+    return {
+        "version": gnnchi.__version__,
+        "featurizer_version": FEATURIZER_VERSION,
+        "atom_dim": ATOM_DIM,
+        "bond_dim": BOND_DIM,
+        "tasks": list(TASKS),
+    }
+
+
+def check_model_card(card: dict | None, what: str) -> None:
+    """Refuse a model that is not gnnchi's or was trained on other features."""
+    if not isinstance(card, dict):
+        raise ModelFileError(f"this {what} is not a gnnchi model (no gnnchi model card)")
+    if card.get("featurizer_version") != FEATURIZER_VERSION:
+        raise ModelFileError(
+            f"this {what} was trained with featurizer version {card.get('featurizer_version')}, "
+            f"gnnchi {gnnchi.__version__} uses version {FEATURIZER_VERSION}: retrain it"
+        )
