@@ -37,6 +37,7 @@ def make_mol(
         try:
             Chem.SanitizeMol(mol)
             mol = Chem.RemoveHs(mol)
+            Chem.AssignStereochemistry(mol, cleanIt=True, force=True)  # E/Z labels, as MolFromSmiles does
         except Exception as err:  # RDKit raises several exception types, all meaning "chemically invalid"
             raise fail(f"RDKit cannot sanitize it: {err}") from None
     if len(Chem.GetMolFrags(mol)) > 1:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -194,3 +196,25 @@ def check_model_card(card: dict | None, what: str) -> None:
             f"this {what} was trained with featurizer version {card.get('featurizer_version')}, "
             f"gnnchi {gnnchi.__version__} uses version {FEATURIZER_VERSION}: retrain it"
         )
+
+
+def load_checkpoint(path: str | Path) -> ChiModule:
+    """A trained ChiModule from a Lightning checkpoint, loaded without unpickling any object."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated files, foreign pickles and non-zip data all land here
+        raise ModelFileError(f"{path} is not a readable gnnchi checkpoint ({type(err).__name__}: {err})") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ModelFileError(f"{path} is not a Lightning checkpoint")
+    check_model_card(checkpoint.get("gnnchi"), f"checkpoint {path}")
+    accepted = inspect.signature(ChiModule.__init__).parameters
+    hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
+    model = ChiModule(**hparams)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:
+        raise ModelFileError(f"{path}: weights do not fit the model its hyperparameters describe ({err})") from None
+    return model.eval()

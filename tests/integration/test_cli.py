@@ -1,0 +1,82 @@
+"""The command line in-process: ``main([...])`` on the quick config, as a user runs it."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from gnnchi.cli import main
+from gnnchi.errors import ModelFileError
+from gnnchi.models import load_checkpoint
+
+CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
+
+
+@pytest.fixture(scope="module")
+def quick_fit(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("quick")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(workdir)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        cli = main(["fit", "--config", CONFIG])
+    return workdir, cli
+
+
+def test_fit_writes_best_and_last_checkpoints_and_config(quick_fit):
+    workdir, _ = quick_fit
+    folder = workdir / "checkpoints" / "quick"
+    assert (folder / "best.ckpt").is_file() and (folder / "last.ckpt").is_file()
+    assert "latent_dim: 4" in (folder / "config.yaml").read_text()
+
+
+def test_checkpoint_loads_without_unpickling_objects(quick_fit):
+    workdir, _ = quick_fit
+    checkpoint = torch.load(workdir / "checkpoints" / "quick" / "best.ckpt", weights_only=True)
+    assert checkpoint["gnnchi"]["tasks"] == ["soluble", "chi_exp", "chi_cosmo"]
+    model = load_checkpoint(workdir / "checkpoints" / "quick" / "best.ckpt")
+    assert model.net.head.inv_t_std.item() != 4e-4  # the scalers fitted on training data were saved
+    assert model.net.head.inv_t_std.item() == pytest.approx(checkpoint["state_dict"]["net.head.inv_t_std"].item())
+
+
+def test_a_broken_or_foreign_checkpoint_gives_a_clear_error(quick_fit, tmp_path):
+    workdir, _ = quick_fit
+    good = (workdir / "checkpoints" / "quick" / "best.ckpt").read_bytes()
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(good[: len(good) // 2])
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}}, foreign)
+    with pytest.raises(ModelFileError, match="not a readable gnnchi checkpoint"):
+        load_checkpoint(truncated)
+    with pytest.raises(ModelFileError, match="not a gnnchi model"):
+        load_checkpoint(foreign)
+
+
+def test_fit_tests_the_best_checkpoint_and_logs_the_run_to_mlflow(quick_fit):
+    workdir, cli = quick_fit
+    assert "test/r2_chi_exp" in cli.trainer.callback_metrics
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("gnnchi-quick")
+    (run,) = client.search_runs([experiment.experiment_id])
+    for name in ("test/r2_chi_exp", "test/mae_chi_exp", "test/auc_soluble", "val/loss"):
+        assert name in run.data.metrics
+    assert len(client.get_metric_history(run.info.run_id, "val/loss")) == 2  # one per epoch
+    assert run.data.params["latent_dim"] == "4" and run.data.params["split"] == "paper"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config.yaml", "best", "last"} <= artifacts
+    assert str(workdir / "mlartifacts") in run.info.artifact_uri
+
+
+def test_print_config_and_overrides(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", CONFIG, "--model.depth", "5", "--data.split", "solvent", "--print_config"])
+    out = capsys.readouterr().out
+    assert "depth: 5" in out and "split: solvent" in out and "dirpath: checkpoints/quick" in out
+
+
+def test_test_subcommand_on_a_checkpoint(quick_fit, tmp_path, monkeypatch):
+    workdir, _ = quick_fit
+    monkeypatch.chdir(tmp_path)
+    cli = main(["test", "--config", CONFIG, "--trainer.logger", "false",
+                "--ckpt_path", str(workdir / "checkpoints" / "quick" / "best.ckpt")])
+    assert "test/auc_soluble" in cli.trainer.callback_metrics

@@ -1,0 +1,55 @@
+import torch
+
+from gnnchi.nn.heads import ChiHead, hansen_distance
+from tests.conftest import make_net, predict
+
+
+def test_hansen_distance_formula():
+    u_p, r_p, u_s, r_s = (torch.randn(5, 3) for _ in range(4))
+    expected = torch.stack(
+        [
+            torch.tensor([(u_p[i, j] - u_s[i, j]) ** 2 - r_p[i, j] ** 2 - r_s[i, j] ** 2 for j in range(3)])
+            for i in range(5)
+        ]
+    )
+    assert torch.allclose(hansen_distance(u_p, r_p, u_s, r_s), expected, atol=1e-6)
+
+
+def test_pair_head_uses_u_then_r_halves():
+    net = make_net(latent_dim=3)
+    polymer = torch.tensor([[1.0, 2.0, 3.0, 0.5, 0.0, 0.0]])
+    solvent = torch.tensor([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]])
+    z = torch.tensor([[0.0 - 0.25, 4.0 - 1.0, 9.0]])
+    temperature = torch.tensor([300.0])
+    assert torch.allclose(net.pair_head(polymer, solvent, temperature), torch.cat(
+        [net.head.linear(z)[:, :1], net.head(z, temperature)[1]], dim=1), atol=1e-6)
+
+
+def test_chi_is_linear_in_inverse_temperature_for_order_1():
+    head = ChiHead(latent_dim=4, num_chi_tasks=2, temperature_order=1)
+    head.chi_std.fill_(0.7)
+    head.chi_mean.fill_(0.4)
+    z = torch.randn(1, 4).expand(3, 4)
+    temps = torch.tensor([250.0, 300.0, 375.0])
+    _, chi = head(z, temps)
+    inv = 1.0 / temps
+    slope1 = (chi[1] - chi[0]) / (inv[1] - inv[0])
+    slope2 = (chi[2] - chi[1]) / (inv[2] - inv[1])
+    assert torch.allclose(slope1, slope2, rtol=1e-3)
+
+
+def test_order_2_adds_a_curvature_term():
+    head = ChiHead(latent_dim=4, num_chi_tasks=1, temperature_order=2)
+    z = torch.randn(1, 4).expand(3, 4)
+    temps = torch.tensor([250.0, 300.0, 375.0])
+    _, chi = head(z, temps)
+    inv = 1.0 / temps
+    slope1 = (chi[1] - chi[0]) / (inv[1] - inv[0])
+    slope2 = (chi[2] - chi[1]) / (inv[2] - inv[1])
+    assert not torch.allclose(slope1, slope2, rtol=1e-3)
+
+
+def test_solubility_logit_does_not_depend_on_temperature():
+    out = predict(make_net(), ["*CC(*)c1ccccc1"] * 2, ["Cc1ccccc1"] * 2, [280.0, 420.0])
+    assert torch.allclose(out[0, 0], out[1, 0])
+    assert not torch.allclose(out[0, 1:], out[1, 1:])

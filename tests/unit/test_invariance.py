@@ -1,0 +1,61 @@
+"""Physical invariances, tested like MACE tests rotations: the same polymer or solvent written
+differently must give the same prediction."""
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+
+from tests.conftest import make_net, predict
+
+SAME_POLYMER = ["*CCO*", "*OCC*", "*COC*", "*CCOCCO*", "*CCOCCOCCO*"]
+
+
+def test_rotated_and_doubled_repeat_units_give_one_prediction():
+    net = make_net()
+    out = predict(net, SAME_POLYMER, ["CCO"] * 5, [300.0] * 5)
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "units",
+    [
+        ["*CC(*)c1ccccc1", "*CC(c1ccccc1)CC(*)c1ccccc1"],
+        ["*C*", "*CC*", "*CCC*"],
+        ["*OC(=O)c1ccc(C(=O)OCC*)cc1", "*CCOC(=O)c1ccc(C(=O)O*)cc1"],
+        ["*O[Si](C)(C)*", "*[Si](C)(C)O*"],
+    ],
+)
+def test_more_periodic_equivalences(units):
+    out = predict(make_net(1), units, ["c1ccccc1"] * len(units), [350.0] * len(units))
+    assert torch.allclose(out, out[:1].expand_as(out), atol=1e-5)
+
+
+def test_different_polymers_differ():
+    out = predict(make_net(), ["*CCO*", "*CCCO*", "*CC(*)C"], ["CCO"] * 3, [300.0] * 3)
+    assert (out[0] - out[1]).abs().max() > 1e-4 and (out[0] - out[2]).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "polymer, solvent",
+    [
+        ("*CC(*)c1ccccc1", "Cc1ccccc1"),
+        ("*CC(*)(C)C(=O)OC", "CC(=O)OCC"),
+        ("*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "ClC(Cl)Cl"),
+        ("*NCCCCCC(*)=O", "OC(=O)C(F)(F)F"),
+    ],
+)
+def test_randomised_smiles_give_the_same_prediction(polymer, solvent):
+    rng_smiles = lambda s: Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True)  # noqa: E731
+    polymers = [polymer] + [rng_smiles(polymer) for _ in range(4)]
+    solvents = [solvent] + [rng_smiles(solvent) for _ in range(4)]
+    assert len(set(polymers)) > 1 or len(set(solvents)) > 1
+    out = predict(make_net(2), polymers, solvents, [320.0] * 5)
+    np.testing.assert_allclose(out.numpy(), out[:1].expand_as(out).numpy(), atol=1e-5)
+
+
+def test_prediction_does_not_depend_on_batch_neighbours():
+    net = make_net()
+    alone = predict(net, ["*CC(*)Cl"], ["C1CCOC1"], [310.0])
+    mixed = predict(net, ["*C*", "*CC(*)Cl", "*CCO*"], ["O", "C1CCOC1", "C"], [300.0, 310.0, 400.0])
+    assert torch.allclose(alone[0], mixed[1], atol=1e-6)

@@ -1,0 +1,63 @@
+import math
+
+import torch
+
+from gnnchi.models import ChiModule
+from tests.conftest import pair_batch
+
+
+def batch_with_targets(targets):
+    batch = pair_batch(["*CC(*)c1ccccc1", "*CCO*", "*CC(*)Cl"], ["Cc1ccccc1", "O", "C1CCOC1"], [300.0, 310.0, 320.0])
+    return batch._replace(targets=torch.tensor(targets, dtype=torch.float32))
+
+
+def module(**kwargs):
+    torch.manual_seed(0)
+    return ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32, **kwargs)
+
+
+def test_missing_targets_contribute_nothing_to_loss_or_gradient():
+    nan = math.nan
+    model = module()
+    batch = batch_with_targets([[1.0, nan, nan], [nan, 0.8, nan], [nan, nan, nan]])
+    loss = model._shared_step(batch, "train")
+    out = model(batch)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(out[0, 0], torch.tensor(1.0)) + (
+        torch.nn.functional.mse_loss(out[1, 1], torch.tensor(0.8))
+    )
+    assert torch.allclose(loss, expected, atol=1e-6)
+    # the third pair has no target: its predictions get no gradient
+    polymer_x = batch.polymer_x.clone().requires_grad_(True)
+    loss = model._shared_step(batch._replace(polymer_x=polymer_x), "train")
+    loss.backward()
+    third = (batch.polymer_batch == 2)
+    assert polymer_x.grad[third].abs().sum() == 0
+    assert polymer_x.grad[~third].abs().sum() > 0
+
+
+def test_task_weights_scale_each_task():
+    nan = math.nan
+    targets = [[1.0, nan, nan], [nan, 0.8, nan], [nan, nan, 0.2]]
+    base = module()._shared_step(batch_with_targets(targets), "train")
+    zero_chi = module(task_weights={"chi_exp": 0.0, "chi_cosmo": 0.0})._shared_step(batch_with_targets(targets), "train")
+    assert zero_chi < base
+    only_class = module(task_weights={"chi_exp": 0.0, "chi_cosmo": 0.0})._shared_step(
+        batch_with_targets([[1.0, nan, nan], [nan, nan, nan], [nan, nan, nan]]), "train"
+    )
+    assert torch.allclose(zero_chi, only_class)
+
+
+def test_metrics_see_only_present_targets():
+    nan = math.nan
+    model = module()
+    model._shared_step(batch_with_targets([[1.0, 0.5, nan], [0.0, 0.8, nan], [nan, 0.1, nan]]), "val")
+    assert model._metric_counts["val_soluble"] == 2
+    assert model._metric_counts["val_chi_exp"] == 3
+    assert model._metric_counts["val_chi_cosmo"] == 0
+
+
+def test_unknown_task_weight_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown tasks"):
+        ChiModule(task_weights={"chi_exp": 1.0, "solubility": 1.0})

@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from gnnchi.data.records import check_pairs, normalize_columns, read_pairs_csv
+from gnnchi.errors import DataValidationError
+
+
+def write(tmp_path, text, name="pairs.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_celsius_is_converted_and_targets_are_optional(tmp_path):
+    frame = read_pairs_csv(write(tmp_path, "polymer,solvent,temperature_C,chi_exp\n*CC*,CCCCCC,25,0.4\n"))
+    assert frame["temperature_K"].iloc[0] == pytest.approx(298.15)
+    assert np.isnan(frame["soluble"].iloc[0]) and np.isnan(frame["chi_cosmo"].iloc[0])
+    assert frame["row"].iloc[0] == 2
+
+
+def test_semicolon_delimiter_is_read(tmp_path):
+    frame = read_pairs_csv(write(tmp_path, "polymer;solvent;temperature_K;soluble\n*CC*;CCCCCC;298;1\n"))
+    assert frame["soluble"].iloc[0] == 1
+
+
+def test_missing_columns_are_named(tmp_path):
+    with pytest.raises(DataValidationError, match=r"missing column\(s\) \['solvent'\].*found \['polymer', 'T'\]"):
+        read_pairs_csv(write(tmp_path, "polymer,T\n*CC*,300\n"))
+
+
+def test_both_temperature_columns_are_refused():
+    frame = pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "temperature_K": [300], "temperature_C": [27]})
+    with pytest.raises(DataValidationError, match="not both"):
+        normalize_columns(frame, "x")
+
+
+def test_every_bad_row_is_reported_at_once():
+    frame = normalize_columns(
+        pd.DataFrame(
+            {
+                "polymer": ["*CC*", "CC", "*CC(*)c1ccccc1", "*CC*", "*CC*", "*CC*", "*C1CC*"],
+                "solvent": ["CCO", "CCO", "*O", "CCO", "CCO", "O", "CCO"],
+                "temperature_K": [300, 300, 300, np.nan, 50, 300, 300],
+                "chi_exp": [0.5, 0.5, 0.5, 0.5, 0.5, np.inf, 0.5],
+                "soluble": [np.nan, np.nan, np.nan, np.nan, np.nan, 2, np.nan],
+            }
+        ),
+        "test",
+    )
+    records, problems = check_pairs(frame, "test")
+    assert len(records.table) == 1
+    by_row = {}
+    for p in problems:
+        by_row.setdefault(p.row, []).append(p)
+    assert sorted(by_row) == [3, 4, 5, 6, 7, 8]
+    assert "exactly two '*'" in by_row[3][0].reason
+    assert by_row[4][0].column == "solvent"
+    assert "missing temperature" in by_row[5][0].reason
+    assert "outside the plausible range" in by_row[6][0].reason
+    assert {p.column for p in by_row[7]} == {"chi_exp", "soluble"}
+    assert "cannot parse" in by_row[8][0].reason
+
+
+def test_a_row_without_any_target_is_bad_for_training():
+    frame = normalize_columns(pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "temperature_K": [300]}), "t")
+    _, problems = check_pairs(frame, "t")
+    assert problems and "no target" in problems[0].reason
+    _, problems = check_pairs(frame, "t", require_target=False)
+    assert problems == []
+
+
+def test_solubility_rows_may_lack_a_temperature():
+    frame = normalize_columns(pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "soluble": [1]}), "t")
+    records, problems = check_pairs(frame, "t")
+    assert problems == [] and records.table["temperature_K"].iloc[0] == pytest.approx(298.15)
+
+
+def test_molecules_are_featurized_once(bundled_records):
+    table = bundled_records.table
+    assert len(bundled_records.polymers) == table["polymer"].nunique()
+    assert len(bundled_records.solvents) == table["solvent"].nunique()
