@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from gnnchi.data.records import (
     CHI_TASKS,
     DEFAULT_TEMPERATURE_RANGE_K,
+    TASKS,
     PairRecords,
     check_pairs,
     normalize_columns,
@@ -153,6 +154,14 @@ class ChiDataModule(L.LightningDataModule):
         if not self.indices:
             hp = self.hparams
             self.indices = split_indices(records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed)
+
+    def summary(self) -> dict[str, float]:
+        """Row counts per part and task (``data/rows_train_chi_exp``, ...) and the skipped rows."""
+        counts = {"data/skipped_rows": float(self.num_skipped_rows)}
+        for part, rows in self.indices.items():
+            present = self.records.table.iloc[rows][list(TASKS)].notna().sum()
+            counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in TASKS})
+        return counts
 
     def dataset(self, part: str) -> PairDataset:
         return PairDataset(self.records, self.indices[part])

@@ -95,12 +95,18 @@ class ChiModule(L.LightningModule):
 
     def setup(self, stage: str) -> None:
         """Fit the temperature and chi scalers on the training rows (kept as buffers in the checkpoint)."""
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if stage == "fit" and datamodule is not None and hasattr(datamodule, "train_statistics"):
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if stage == "fit" and hasattr(datamodule, "train_statistics"):
             stats = datamodule.train_statistics()
             head = self.net.head
             for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
                 getattr(head, name).copy_(torch.as_tensor(stats[name], dtype=torch.float32))
+
+    def on_fit_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if hasattr(datamodule, "summary"):
+            for logger in self.loggers:
+                logger.log_metrics(datamodule.summary(), step=0)
 
     def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
         out = self(batch)  # [P, 3]

@@ -62,6 +62,8 @@ def test_fit_tests_the_best_checkpoint_and_logs_the_run_to_mlflow(quick_fit):
         assert name in run.data.metrics
     assert len(client.get_metric_history(run.info.run_id, "val/loss")) == 2  # one per epoch
     assert run.data.params["latent_dim"] == "4" and run.data.params["split"] == "paper"
+    assert run.data.metrics["data/rows_test_chi_exp"] == 238  # the paper's fold 0
+    assert run.data.metrics["data/skipped_rows"] == 0
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "best", "last"} <= artifacts
     assert str(workdir / "mlartifacts") in run.info.artifact_uri

@@ -25,27 +25,26 @@ def test_pair_head_uses_u_then_r_halves():
         [net.head.linear(z)[:, :1], net.head(z, temperature)[1]], dim=1), atol=1e-6)
 
 
-def test_chi_is_linear_in_inverse_temperature_for_order_1():
-    head = ChiHead(latent_dim=4, num_chi_tasks=2, temperature_order=1)
-    head.chi_std.fill_(0.7)
-    head.chi_mean.fill_(0.4)
+def slopes_in_inverse_temperature(head: ChiHead) -> tuple[torch.Tensor, torch.Tensor]:
+    """d chi / d(1/T) of one random pair over two successive temperature intervals."""
     z = torch.randn(1, 4).expand(3, 4)
     temps = torch.tensor([250.0, 300.0, 375.0])
     _, chi = head(z, temps)
     inv = 1.0 / temps
-    slope1 = (chi[1] - chi[0]) / (inv[1] - inv[0])
-    slope2 = (chi[2] - chi[1]) / (inv[2] - inv[1])
+    return (chi[1] - chi[0]) / (inv[1] - inv[0]), (chi[2] - chi[1]) / (inv[2] - inv[1])
+
+
+def test_chi_is_linear_in_inverse_temperature_for_order_1():
+    head = ChiHead(latent_dim=4, num_chi_tasks=2, temperature_order=1)
+    head.chi_std.fill_(0.7)
+    head.chi_mean.fill_(0.4)
+    slope1, slope2 = slopes_in_inverse_temperature(head)
     assert torch.allclose(slope1, slope2, rtol=1e-3)
 
 
 def test_order_2_adds_a_curvature_term():
     head = ChiHead(latent_dim=4, num_chi_tasks=1, temperature_order=2)
-    z = torch.randn(1, 4).expand(3, 4)
-    temps = torch.tensor([250.0, 300.0, 375.0])
-    _, chi = head(z, temps)
-    inv = 1.0 / temps
-    slope1 = (chi[1] - chi[0]) / (inv[1] - inv[0])
-    slope2 = (chi[2] - chi[1]) / (inv[2] - inv[1])
+    slope1, slope2 = slopes_in_inverse_temperature(head)
     assert not torch.allclose(slope1, slope2, rtol=1e-3)
 
 

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import torch
+
+from gnnchi.data import ChiDataModule
+from gnnchi.errors import DataValidationError
+
+GOOD = [
+    ("*CC(*)c1ccccc1", "Cc1ccccc1", 25, 0.35, "", 1),
+    ("*CC(*)c1ccccc1", "CCO", 25, 1.8, "", 0),
+    ("*CCO*", "O", 40, 0.45, 0.5, 1),
+    ("*CC(*)Cl", "C1CCOC1", 30, 0.3, "", ""),
+    ("*CC(*)(C)C(=O)OC", "CC(C)=O", 25, 0.45, 0.4, 1),
+    ("*CC*", "CCCCCC", 120, 0.35, "", ""),
+    ("*O[Si](C)(C)*", "CCCCCCC", 25, 0.4, "", 1),
+    ("*CC(*)C#N", "CN(C)C=O", 25, 0.3, "", 1),
+    ("*CC(*)O", "O", 25, 0.49, "", 1),
+    ("*CC(*)OC(C)=O", "CO", 25, 1.2, "", 0),
+]
+
+
+def write_csv(path, rows):
+    lines = ["polymer,solvent,temperature_C,chi_exp,chi_cosmo,soluble"]
+    lines += [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_user_csv_trains_in_batches(tmp_path):
+    dm = ChiDataModule(data=write_csv(tmp_path / "pairs.csv", GOOD), split="pair", num_folds=5, val_fraction=0.2, batch_size=4)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch.targets.shape[1] == 3 and batch.temperature_K.min() > 273
+    assert torch.isnan(batch.targets).any()  # missing targets stay missing (masked, never imputed)
+    stats = dm.train_statistics()
+    assert stats["chi_std"][0] > 0 and np.isfinite(stats["inv_t_mean"])
+
+
+def test_bad_rows_stop_training_with_every_row_listed(tmp_path):
+    rows = GOOD + [("CC", "O", 25, 0.4, "", ""), ("*CC*", "C1CC", 25, 0.4, "", ""), ("*CC*", "O", 900, 0.4, "", "")]
+    dm = ChiDataModule(data=write_csv(tmp_path / "pairs.csv", rows))
+    with pytest.raises(DataValidationError) as info:
+        dm.setup("fit")
+    assert [p.row for p in info.value.problems] == [12, 13, 14]
+    assert "skip_bad_rows" in str(info.value)
+
+
+def test_skip_bad_rows_writes_them_to_a_file(tmp_path):
+    rows = GOOD + [("CC", "O", 25, 0.4, "", ""), ("*CC*", "C1CC", 25, 0.4, "", "")]
+    skipped = tmp_path / "out" / "skipped.csv"
+    dm = ChiDataModule(data=write_csv(tmp_path / "pairs.csv", rows), split="pair", skip_bad_rows=True,
+                       skipped_rows_file=str(skipped))
+    dm.setup("fit")
+    assert dm.num_skipped_rows == 2 and dm.summary()["data/skipped_rows"] == 2
+    assert len(dm.records.table) == len(GOOD)
+    assert "row,column,value,reason" in skipped.read_text() and "C1CC" in skipped.read_text()
