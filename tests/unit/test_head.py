@@ -52,3 +52,13 @@ def test_solubility_logit_does_not_depend_on_temperature():
     out = predict(make_net(), ["*CC(*)c1ccccc1"] * 2, ["Cc1ccccc1"] * 2, [280.0, 420.0])
     assert torch.allclose(out[0, 0], out[1, 0])
     assert not torch.allclose(out[0, 1:], out[1, 1:])
+
+
+def test_shared_encoder_option_uses_one_encoder():
+    separate, shared = make_net(), make_net(shared_encoder=True)
+    assert shared.polymer_encoder is shared.solvent_encoder
+    assert separate.polymer_encoder is not separate.solvent_encoder
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(shared) < count(separate)
+    out = predict(shared, ["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [300.0])
+    assert out.shape == (1, 3) and torch.isfinite(out).all()
