@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -10,10 +11,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 from lightning.pytorch.loggers import MLFlowLogger
 
 from gnnchi.data import ChiDataModule
+from gnnchi.errors import GnnChiError
 from gnnchi.models import ChiModule
+from gnnchi.models.module import read_checkpoint
 
 TRAINER_DEFAULTS = {
     "logger": {"class_path": "gnnchi.tracking.GnnChiMLFlowLogger"},
+    "plugins": [{"class_path": "gnnchi.checkpointing.AtomicCheckpointIO"}],
     "max_epochs": 100,
     "log_every_n_steps": 10,
 }
@@ -58,6 +62,14 @@ class GnnChiCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         torch.set_num_threads(config.torch_threads)
 
+    def _parse_ckpt_path(self) -> None:
+        """Refuse a checkpoint that is not a readable gnnchi model before LightningCLI reads it."""
+        subcommand = self.config.get("subcommand")
+        path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if path and path not in ("last", "best", "hpc", "registry"):
+            read_checkpoint(path)
+        super()._parse_ckpt_path()
+
     def after_fit(self) -> None:
         if self.trainer.fast_dev_run:
             return
@@ -69,12 +81,16 @@ def main(args: list[str] | None = None) -> GnnChiCLI:
     """Run the command line; tests call ``main([...])`` in-process."""
     # Denormal floats (tiny Adam moments) slowed training 14x on CPU; flushing them to zero costs no accuracy.
     torch.set_flush_denormal(True)
-    return GnnChiCLI(
-        ChiModule,
-        ChiDataModule,
-        args=args,
-        trainer_defaults=TRAINER_DEFAULTS,
-        save_config_callback=ConfigToRunCallback,
-        save_config_kwargs={"save_to_log_dir": False},
-        auto_configure_optimizers=False,
-    )
+    try:
+        return GnnChiCLI(
+            ChiModule,
+            ChiDataModule,
+            args=args,
+            trainer_defaults=TRAINER_DEFAULTS,
+            save_config_callback=ConfigToRunCallback,
+            save_config_kwargs={"save_to_log_dir": False},
+            auto_configure_optimizers=False,
+        )
+    except GnnChiError as err:  # the user's input is wrong: say what and how to fix it, no traceback
+        print(f"gnnchi: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

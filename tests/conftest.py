@@ -33,7 +33,8 @@ def pair_batch(polymers: list[str], solvents: list[str], temperatures_K: list[fl
     s = collate_graphs([featurize(make_mol(s, "solvent")) for s in solvents])
     temps = np.asarray(temperatures_K, np.float32)
     targets = np.full((len(temps), 3), np.nan, np.float32)
-    return PairBatch(*(torch.from_numpy(a) for a in (*p, *s, temps, targets)))
+    rows = np.arange(len(temps))
+    return PairBatch(*(torch.from_numpy(a) for a in (*p, *s, temps, targets, rows)))
 
 
 def predict(net: ChiNet, polymers, solvents, temperatures_K) -> torch.Tensor:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import lightning as L
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 import numpy as np
 import torch
 from torch import Tensor
@@ -44,6 +45,7 @@ class PairBatch(NamedTuple):
     solvent_batch: Tensor
     temperature_K: Tensor
     targets: Tensor
+    rows: Tensor  # [P] index of each pair in the records table (to trace what each rank saw)
 
     def inputs(self) -> tuple[Tensor, ...]:
         """Positional inputs of :class:`gnnchi.models.ChiNet`."""
@@ -70,7 +72,7 @@ class PairDataset(Dataset):
     def collate(self, items: list[int]) -> PairBatch:
         polymers = collate_graphs([self.records.polymers[self.polymer_idx[i]] for i in items])
         solvents = collate_graphs([self.records.solvents[self.solvent_idx[i]] for i in items])
-        arrays = (*polymers, *solvents, self.temperature[items], self.targets[items])
+        arrays = (*polymers, *solvents, self.temperature[items], self.targets[items], self.rows[items])
         return PairBatch(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
 
 
@@ -185,10 +187,16 @@ class ChiDataModule(L.LightningDataModule):
 
     def _loader(self, part: str, shuffle: bool) -> DataLoader:
         dataset = self.dataset(part)
+        sampler = None
+        if not shuffle and torch.distributed.is_available() and torch.distributed.is_initialized():
+            # evaluation under DDP: each rank takes its share once, no padding, so metrics on the
+            # gathered predictions equal a single-process run (training keeps Lightning's sampler)
+            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
         return DataLoader(
             dataset,
             batch_size=self.hparams.batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             collate_fn=dataset.collate,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,

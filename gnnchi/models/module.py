@@ -10,7 +10,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import CatMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
@@ -88,6 +88,7 @@ class ChiModule(L.LightningModule):
             }
         )
         self._metric_counts = {key: 0 for key in self.metrics}
+        self.parity = nn.ModuleDict({f"{t}_{kind}": CatMetric() for t in CHI_TASKS for kind in ("pred", "target")})
 
     def forward(self, batch: PairBatch) -> Tensor:
         """[P, 3]: logit of soluble, chi_exp, chi_cosmo."""
@@ -125,17 +126,33 @@ class ChiModule(L.LightningModule):
             else:
                 loss = F.mse_loss(pred / chi_std[j - 1], target / chi_std[j - 1])  # standardised chi
                 self.metrics[f"{stage}_{task}"].update(pred, target)
+                if stage == "test":
+                    self.parity[f"{task}_pred"].update(pred.detach())
+                    self.parity[f"{task}_target"].update(target)
             self._metric_counts[f"{stage}_{task}"] += count
-            self.log(f"{stage}/loss_{task}", loss, batch_size=count, on_step=False, on_epoch=True)
+            sync = stage != "train"  # epoch values of val/test losses are reduced across DDP ranks
+            self.log(f"{stage}/loss_{task}", loss, batch_size=count, on_step=False, on_epoch=True, sync_dist=sync)
             total = total + self.task_weights[task] * loss
-        self.log(f"{stage}/loss", total, batch_size=len(targets), on_step=False, on_epoch=True, prog_bar=stage != "test")
+        self.log(
+            f"{stage}/loss",
+            total,
+            batch_size=len(targets),
+            on_step=False,
+            on_epoch=True,
+            prog_bar=stage != "test",
+            sync_dist=stage != "train",
+        )
         return total
 
     def _log_epoch_metrics(self, stage: str) -> None:
-        for task in TASKS:
+        """Compute each task's metrics on the predictions of all ranks (torchmetrics syncs its states)."""
+        local = torch.tensor([float(self._metric_counts[f"{stage}_{t}"]) for t in TASKS], device=self.device)
+        counts = self.trainer.strategy.reduce(local, reduce_op="sum")  # every rank takes the same branch
+        for task, count in zip(TASKS, counts.tolist()):
             key = f"{stage}_{task}"
-            if self._metric_counts[key] >= 2:
-                self.log_dict(self.metrics[key].compute(), prog_bar=stage == "val" and task == "chi_exp")
+            if count >= 2:
+                # compute() already gathered every rank's states; sync_dist only averages equal values
+                self.log_dict(self.metrics[key].compute(), prog_bar=stage == "val" and task == "chi_exp", sync_dist=True)
             self.metrics[key].reset()
             self._metric_counts[key] = 0
 
@@ -156,6 +173,14 @@ class ChiModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
+        pairs = {}
+        for task in CHI_TASKS:
+            if self.parity[f"{task}_pred"].update_count:
+                pairs[task] = (self.parity[f"{task}_target"].compute(), self.parity[f"{task}_pred"].compute())
+            self.parity[f"{task}_pred"].reset()
+            self.parity[f"{task}_target"].reset()
+        if pairs and self.trainer.is_global_zero:
+            log_parity_plot(self.loggers, pairs)
 
     def predict_step(self, batch: PairBatch, batch_idx: int) -> dict[str, Tensor]:
         out = self(batch)
@@ -182,6 +207,30 @@ class ChiModule(L.LightningModule):
         check_model_card(checkpoint.get("gnnchi"), "checkpoint")
 
 
+def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:
+    """Predicted against measured chi on the test set, one panel per chi task, as ``parity_test.png`` in MLflow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    mlflow_loggers = [lg for lg in loggers if isinstance(lg, MLFlowLogger)]
+    if not mlflow_loggers:
+        return
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.5 * len(pairs), 4.2), squeeze=False)
+    for ax, (task, (target, pred)) in zip(axes[0], pairs.items()):
+        target, pred = target.cpu().numpy(), pred.cpu().numpy()
+        low, high = float(min(target.min(), pred.min())), float(max(target.max(), pred.max()))
+        ax.plot([low, high], [low, high], color="grey", lw=1)
+        ax.scatter(target, pred, s=8, alpha=0.6)
+        ax.set(xlabel=f"measured {task}", ylabel=f"predicted {task}", title=f"test, n = {len(target)}")
+    fig.tight_layout()
+    for logger in mlflow_loggers:
+        logger.experiment.log_figure(logger.run_id, fig, "parity_test.png")
+    plt.close(fig)
+
+
 def model_card() -> dict:
     """Plain values that say what a saved model needs: versions, feature sizes, task names."""
     return {
@@ -204,18 +253,25 @@ def check_model_card(card: dict | None, what: str) -> None:
         )
 
 
-def load_checkpoint(path: str | Path) -> ChiModule:
-    """A trained ChiModule from a Lightning checkpoint, loaded without unpickling any object."""
+def read_checkpoint(path: str | Path) -> dict:
+    """The checked contents of a gnnchi checkpoint, read without unpickling any object."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"checkpoint {str(path)!r} does not exist")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated files, foreign pickles and non-zip data all land here
-        raise ModelFileError(f"{path} is not a readable gnnchi checkpoint ({type(err).__name__}: {err})") from None
+    except Exception as err:  # truncated files, tampered pickles and non-zip data all land here
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path} is not a readable gnnchi checkpoint ({reason})") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ModelFileError(f"{path} is not a Lightning checkpoint")
     check_model_card(checkpoint.get("gnnchi"), f"checkpoint {path}")
+    return checkpoint
+
+
+def load_checkpoint(path: str | Path) -> ChiModule:
+    """A trained ChiModule from a Lightning checkpoint, loaded without unpickling any object."""
+    checkpoint = read_checkpoint(path)
     accepted = inspect.signature(ChiModule.__init__).parameters
     hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
     model = ChiModule(**hparams)

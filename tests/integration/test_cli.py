@@ -82,3 +82,32 @@ def test_test_subcommand_on_a_checkpoint(quick_fit, tmp_path, monkeypatch):
     cli = main(["test", "--config", CONFIG, "--trainer.logger", "false",
                 "--ckpt_path", str(workdir / "checkpoints" / "quick" / "best.ckpt")])
     assert "test/auc_soluble" in cli.trainer.callback_metrics
+
+
+class _RunsCode:
+    """Pickles as a call of os.mkdir(marker): loading it with pickle would create the folder."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (self.marker,)
+
+
+def test_tampered_checkpoint_is_refused_without_running_its_code(quick_fit, tmp_path, capsys):
+    workdir, _ = quick_fit
+    checkpoint = torch.load(workdir / "checkpoints" / "quick" / "best.ckpt", weights_only=True)
+    marker = tmp_path / "code_ran"
+    checkpoint["callbacks"] = {"payload": _RunsCode(marker)}
+    tampered = tmp_path / "tampered.ckpt"
+    torch.save(checkpoint, tampered)
+    with pytest.raises(ModelFileError, match="not a readable gnnchi checkpoint"):
+        load_checkpoint(tampered)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", "--config", CONFIG, "--trainer.logger", "false", "--ckpt_path", str(tampered)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "gnnchi: error:" in err and "Traceback" not in err
+    assert not marker.exists()
