@@ -3,8 +3,9 @@
 Conversion, per polymer: the reviewed table ``polysol/repeat_units.csv`` decides
 (``rule``: open the vinyl monomer's single non-aromatic C=C into ``*C-C*``; ``name``: a
 repeat unit written from the polymer's name; ``exclude``: the structure cannot be told).
-Every conversion is checked: a valid RDKit repeat unit with exactly two `*`, and for the
-vinyl rule the repeat unit's formula equals the monomer's. Rows that fail are written,
+Every conversion is checked: a valid RDKit repeat unit with exactly two `*`, and for addition
+polymers (the vinyl rule, and ``name`` rows whose ``monomer`` column gives the real monomer)
+the repeat unit's formula equals the monomer's. Rows that fail are written,
 with their reasons, to ``polysol/excluded_rows.csv`` by ``python -m gnnchi.datasets.polysol``.
 """
 
@@ -66,6 +67,18 @@ def formula(mol: Chem.Mol) -> Counter:
     return counts
 
 
+def same_formula_per_unit(unit: str, monomer: str) -> bool:
+    """An addition (or ring-opening) polymer's unit has the monomer's formula, or a whole
+    fraction of it for cyclic oligomer monomers (lactide gives two lactic units)."""
+    with rdBase.BlockLogs():
+        unit_mol, monomer_mol = Chem.MolFromSmiles(unit), Chem.MolFromSmiles(monomer)
+    if unit_mol is None or monomer_mol is None:
+        return False
+    per_unit, whole = formula(unit_mol), formula(monomer_mol)
+    copies = whole["C"] // per_unit["C"] if per_unit["C"] else 1
+    return copies >= 1 and Counter({k: v * copies for k, v in per_unit.items()}) == whole
+
+
 def load_repeat_unit_table() -> pd.DataFrame:
     table = pd.read_csv(HERE / "repeat_units.csv", dtype=str, keep_default_na=False)
     duplicated = table["polymer"][table["polymer"].duplicated()].tolist()
@@ -89,6 +102,8 @@ def convert_polymer(name: str, monomer: str, reviewed: pd.DataFrame) -> tuple[st
             return None, "vinyl rule: repeat unit formula differs from the monomer's"
     elif entry["decision"] == "name":
         unit = entry["repeat_unit"]
+        if entry["monomer"] and not same_formula_per_unit(unit, entry["monomer"]):
+            return None, f"repeat unit {unit!r} and its addition monomer {entry['monomer']!r} differ in formula"
     else:
         return None, f"unknown decision {entry['decision']!r} in repeat_units.csv"
     try:

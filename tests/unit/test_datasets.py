@@ -5,7 +5,15 @@ from rdkit import Chem
 
 from gnnchi.chem import make_mol
 from gnnchi.datasets import bundled_pairs, load_chi_cosmo, load_chi_exp
-from gnnchi.datasets.polysol import EXCLUDED_FILE, HERE, formula, load_repeat_unit_table, load_soluble, vinyl_rule
+from gnnchi.datasets.polysol import (
+    EXCLUDED_FILE,
+    HERE,
+    formula,
+    load_repeat_unit_table,
+    load_soluble,
+    same_formula_per_unit,
+    vinyl_rule,
+)
 
 
 def test_chi_tables_are_complete():
@@ -42,6 +50,16 @@ def test_every_converted_repeat_unit_passes_the_gate_and_the_rule_keeps_formulas
         elif entry["decision"] == "name":
             mol = make_mol(entry["repeat_unit"], "polymer")
             assert sum(a.GetAtomicNum() == 0 for a in mol.GetAtoms()) == 2
+            if entry["monomer"]:
+                assert same_formula_per_unit(entry["repeat_unit"], entry["monomer"]), name
+    assert (reviewed["monomer"] != "").sum() >= 100  # ring-opening, diene, acetylene... polymers checked too
+
+
+def test_formula_check_catches_a_wrong_unit():
+    assert same_formula_per_unit("*CCO*", "C1CO1")
+    assert same_formula_per_unit("*OC(C)C(*)=O", "CC1OC(=O)C(C)OC1=O")  # lactide: two units
+    assert not same_formula_per_unit("*CCCO*", "C1CO1")
+    assert not same_formula_per_unit("*CC=CC*", "C=CC=CC")
 
 
 def test_vinyl_rule():
