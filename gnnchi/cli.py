@@ -1,96 +1,33 @@
-"""Command line: ``python -m gnnchi fit|validate|test --config configs/<name>.yaml`` (LightningCLI)."""
+"""Command line: ``python -m gnnchi <verb> ...``.
+
+Training verbs (``fit``, ``validate``, ``test``) go through LightningCLI (see
+:mod:`gnnchi.training`); ``export``, ``predict`` and ``screen`` are gnnchi's own and do not
+import Lightning.
+"""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
-from lightning.pytorch.loggers import MLFlowLogger
-
-from gnnchi.data import ChiDataModule
 from gnnchi.errors import GnnChiError
-from gnnchi.models import ChiModule
-from gnnchi.models.module import read_checkpoint
 
-TRAINER_DEFAULTS = {
-    "logger": {"class_path": "gnnchi.tracking.GnnChiMLFlowLogger"},
-    "plugins": [{"class_path": "gnnchi.checkpointing.AtomicCheckpointIO"}],
-    "max_epochs": 100,
-    "log_every_n_steps": 10,
-}
+OWN_VERBS = ("export", "predict", "screen")
 
 
-class ConfigToRunCallback(SaveConfigCallback):
-    """Write the resolved config beside the checkpoints and into the MLflow run."""
-
-    def save_config(self, trainer, pl_module, stage: str) -> None:
-        text = self.parser.dump(self.config, skip_none=False)
-        checkpoint = trainer.checkpoint_callback
-        if checkpoint is not None and checkpoint.dirpath:
-            Path(checkpoint.dirpath).mkdir(parents=True, exist_ok=True)
-            (Path(checkpoint.dirpath) / "config.yaml").write_text(text)
-        for logger in trainer.loggers:
-            if isinstance(logger, MLFlowLogger):
-                logger.experiment.log_text(logger.run_id, text, "config.yaml")
-
-
-class GnnChiCLI(LightningCLI):
-    """LightningCLI with a ``checkpoint`` section (best and last) and a test of the best model after ``fit``."""
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument(
-            "--torch_threads",
-            type=int,
-            default=1,
-            help="intra-op CPU threads; molecule graphs are small, and 1 thread measured 3x faster than 2 here",
-        )
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults(
-            {
-                "checkpoint.dirpath": "checkpoints",
-                "checkpoint.filename": "best",
-                "checkpoint.monitor": "val/loss",
-                "checkpoint.save_last": True,
-                "checkpoint.enable_version_counter": False,
-            }
-        )
-
-    def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        torch.set_num_threads(config.torch_threads)
-
-    def _parse_ckpt_path(self) -> None:
-        """Refuse a checkpoint that is not a readable gnnchi model before LightningCLI reads it."""
-        subcommand = self.config.get("subcommand")
-        path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if path and path not in ("last", "best", "hpc", "registry"):
-            read_checkpoint(path)
-        super()._parse_ckpt_path()
-
-    def after_fit(self) -> None:
-        if self.trainer.fast_dev_run:
-            return
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
-
-
-def main(args: list[str] | None = None) -> GnnChiCLI:
+def main(args: list[str] | None = None):
     """Run the command line; tests call ``main([...])`` in-process."""
-    # Denormal floats (tiny Adam moments) slowed training 14x on CPU; flushing them to zero costs no accuracy.
-    torch.set_flush_denormal(True)
+    argv = list(sys.argv[1:] if args is None else args)
     try:
-        return GnnChiCLI(
-            ChiModule,
-            ChiDataModule,
-            args=args,
-            trainer_defaults=TRAINER_DEFAULTS,
-            save_config_callback=ConfigToRunCallback,
-            save_config_kwargs={"save_to_log_dir": False},
-            auto_configure_optimizers=False,
-        )
+        if argv and argv[0] in OWN_VERBS:
+            from gnnchi.commands import run_command
+
+            status = run_command(argv)
+            if status:
+                raise SystemExit(status)
+            return None
+        from gnnchi.training import run_lightning_cli
+
+        return run_lightning_cli(args)
     except GnnChiError as err:  # the user's input is wrong: say what and how to fix it, no traceback
         print(f"gnnchi: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,8 +1,22 @@
-"""Records, splits and the LightningDataModule."""
+"""Records, splits and the LightningDataModule.
 
-from gnnchi.data.datamodule import ChiDataModule, PairBatch, PairDataset
+The DataModule (torch, Lightning) is imported on first use, so the torch-free ONNX predictor
+can use the records and splits without importing torch.
+"""
+
 from gnnchi.data.records import CHI_TASKS, CLASS_TASK, TASKS, PairRecords, check_pairs, read_pairs_csv
 from gnnchi.data.splits import SPLITS, split_indices
+
+_LAZY = {"ChiDataModule", "PairBatch", "PairDataset"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from gnnchi.data import datamodule
+
+        return getattr(datamodule, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CHI_TASKS",

@@ -1,0 +1,150 @@
+"""gnnchi's own verbs: ``export``, ``predict`` and ``screen``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gnnchi.errors import DataValidationError
+from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
+
+ROWS_PER_CHUNK = 20_000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gnnchi", description="gnnchi's own commands")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    export = verbs.add_parser("export", help="write ONNX models of a checkpoint (after a parity check)")
+    export.add_argument("--ckpt", required=True, help="a checkpoint written by fit")
+    export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
+    export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
+
+    predict = verbs.add_parser("predict", help="chi and P(soluble) for every row of a CSV of pairs")
+    predict.add_argument("--model", required=True, help="a .ckpt checkpoint or an exported .onnx model")
+    predict.add_argument("--input", required=True, help="CSV with polymer, solvent and temperature_K or temperature_C")
+    predict.add_argument("--output", required=True, help="CSV: the input rows in order, predictions and error added")
+
+    screen = verbs.add_parser("screen", help="rank candidate solvents for a polymer, or polymers for a solvent")
+    screen.add_argument("--model", required=True)
+    target = screen.add_mutually_exclusive_group(required=True)
+    target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
+    target.add_argument("--solvent", help="solvent SMILES to screen polymers for")
+    screen.add_argument("--solvents", help="CSV of candidate solvents (column 'solvent')")
+    screen.add_argument("--polymers", help="CSV of candidate polymers (column 'polymer')")
+    temps = screen.add_mutually_exclusive_group(required=True)
+    temps.add_argument("--temperature_C", type=float, nargs="+")
+    temps.add_argument("--temperature_K", type=float, nargs="+")
+    screen.add_argument("--output", required=True)
+    screen.add_argument("--rank_by", choices=["chi_exp", "p_soluble"], default="chi_exp",
+                        help="chi_exp ascending (most miscible first) or p_soluble descending")  # fmt: skip
+    return parser
+
+
+def read_table(path: str, needed: list[str]) -> pd.DataFrame:
+    """Every cell as text, so the output repeats the input exactly; names the missing columns."""
+    if not Path(path).is_file():
+        raise DataValidationError(path, [], "file does not exist")
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataValidationError(path, [], f"cannot read it as CSV ({str(err).splitlines()[0]})") from None
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataValidationError(path, [], f"missing column(s) {missing}; found {list(frame.columns)}")
+    return frame
+
+
+def temperatures_K(frame: pd.DataFrame, source: str) -> np.ndarray:
+    present = [c for c in ("temperature_K", "temperature_C") if c in frame.columns]
+    if len(present) != 1:
+        raise DataValidationError(
+            source, [], f"give exactly one of temperature_K / temperature_C; found {list(frame.columns)}"
+        )
+    values = pd.to_numeric(frame[present[0]], errors="coerce").to_numpy(float)
+    return values + 273.15 if present[0] == "temperature_C" else values
+
+
+def predict_file(predictor: Predictor, source: str, output: str) -> int:
+    """Write every input row, in order, with predictions and ``error``; return the number of failed rows."""
+    from tqdm.auto import tqdm
+
+    frame = read_table(source, ["polymer", "solvent"])
+    temps = temperatures_K(frame, source)
+    chunks = range(0, len(frame), ROWS_PER_CHUNK)
+    results = [
+        predictor.predict(
+            frame["polymer"].iloc[i : i + ROWS_PER_CHUNK].tolist(),
+            frame["solvent"].iloc[i : i + ROWS_PER_CHUNK].tolist(),
+            temps[i : i + ROWS_PER_CHUNK],
+        )
+        for i in tqdm(chunks, desc="predict", unit="chunk", disable=len(chunks) < 2)
+    ]
+    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(
+        columns=[*PREDICTION_COLUMNS, "error"]
+    )
+    clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}
+    out = pd.concat([frame.rename(columns=clashes).reset_index(drop=True), predictions], axis=1)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(output, index=False)
+    failed = int((predictions["error"] != "").sum())
+    print(f"wrote {len(out)} rows to {output}" + (f"; {failed} row(s) failed, see the error column" if failed else ""))
+    return failed
+
+
+def screen(predictor: Predictor, options) -> pd.DataFrame:
+    """All candidates at all temperatures against one polymer (or solvent), ranked; bad candidates last."""
+    if options.polymer is not None:
+        fixed_kind, fixed, candidates_kind, candidates_file = "polymer", options.polymer, "solvent", options.solvents
+    else:
+        fixed_kind, fixed, candidates_kind, candidates_file = "solvent", options.solvent, "polymer", options.polymers
+    if not candidates_file:
+        raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
+    candidates = read_table(candidates_file, [candidates_kind])
+    temps = np.asarray(options.temperature_K or [t + 273.15 for t in options.temperature_C], dtype=np.float32)
+    fixed_latent, fixed_error = predictor.encode([fixed], fixed_kind)
+    if fixed_error[0]:
+        raise DataValidationError("screen", [], f"the {fixed_kind} {fixed!r} is invalid: {fixed_error[0]}")
+    latent, errors = predictor.encode(candidates[candidates_kind].tolist(), candidates_kind)
+    ok = np.array([not e for e in errors])
+    n_ok, n_t = int(ok.sum()), len(temps)
+    # every good candidate at every temperature, from the cached encodings
+    cand = np.repeat(latent[ok], n_t, axis=0)
+    mine = np.broadcast_to(fixed_latent[0], cand.shape)
+    pairs = dict(polymer_latent=mine, solvent_latent=cand) if fixed_kind == "polymer" else dict(
+        polymer_latent=cand, solvent_latent=mine
+    )
+    predictions = predictor.pair(pairs["polymer_latent"], pairs["solvent_latent"], np.tile(temps, n_ok))
+    good = candidates[ok].loc[lambda f: f.index.repeat(n_t)].reset_index(drop=True)
+    good.insert(len(good.columns), "temperature_K", np.tile(temps, n_ok))
+    good = pd.concat([good, predictions], axis=1)
+    good["error"] = ""
+    ascending = options.rank_by == "chi_exp"
+    good = good.sort_values(options.rank_by, ascending=ascending, kind="stable").reset_index(drop=True)
+    good.insert(0, "rank", np.arange(1, len(good) + 1))
+    bad = candidates[~ok].copy()
+    bad["error"] = [e for e in errors if e]
+    ranked = pd.concat([good, bad], ignore_index=True)
+    ranked["rank"] = ranked["rank"].astype("Int64")  # empty for bad candidates
+    ranked.insert(1, fixed_kind, fixed)
+    return ranked
+
+
+def run_command(argv: list[str]) -> int:
+    options = _parser().parse_args(argv)
+    if options.verb == "export":
+        from gnnchi.export import export_checkpoint
+
+        export_checkpoint(options.ckpt, options.output, options.tolerance)
+        return 0
+    predictor = Predictor.from_file(options.model)
+    if options.verb == "predict":
+        return 1 if predict_file(predictor, options.input, options.output) else 0
+    ranked = screen(predictor, options)
+    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
+    ranked.to_csv(options.output, index=False)
+    print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows -> {options.output}")
+    return 0

@@ -1,0 +1,184 @@
+"""ONNX export of a trained model: the whole pair model, and the two encoders and the pair head
+separately (screening encodes each molecule once and pairs the cached encodings).
+
+Every file is a single ONNX file (no external data) carrying the metadata a predictor needs.
+Export refuses to write a model whose onnxruntime outputs differ from torch by more than
+``tolerance`` on molecules of other sizes than the export example, molecules without bonds,
+and batches of one and of many.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.export import Dim
+
+import gnnchi
+from gnnchi.checkpointing import atomic_write
+from gnnchi.chem import make_mol
+from gnnchi.data.records import CHI_TASKS, TASKS
+from gnnchi.errors import GnnChiError
+from gnnchi.featurizers import FEATURIZER_VERSION, GraphBatch, collate_graphs, featurize
+from gnnchi.models import ChiNet, load_checkpoint
+from gnnchi.predictor import export_file_names
+
+GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
+PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in ("polymer", "solvent") for name in GRAPH_INPUTS) + ("temperature_K",)
+OUTPUT_COLUMNS = ("logit_soluble", *CHI_TASKS)
+
+# export example: sizes other than those of the parity check below
+EXAMPLE = (["*CC(*)c1ccccc1", "*CCO*", "*CC(*)Cl"], ["Cc1ccccc1", "CCO", "C1CCOC1"])
+CHECKS = [
+    (["*C*"], ["O"]),  # one pair, one-atom polymer with a self-loop, a solvent without bonds
+    (["*CC*", "*C*"], ["C", "[Cl-]"]),
+    (
+        ["*CC(*)(C)C(=O)OC", "*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "*NCCCCCC(*)=O", "*O[Si](C)(C)*"] * 4,
+        ["CC(C)=O", "ClC(Cl)Cl", "OC(=O)C(F)(F)F", "CCCCCCCCCCCCCCCC", "O", "c1ccc2ccccc2c1", "CS(C)=O", "C"] * 2,
+    ),
+]
+
+
+class ExportError(GnnChiError):
+    """The exported model does not reproduce the torch model."""
+
+
+class _Encoder(nn.Module):
+    """One encoder with the number of graphs taken from an input: x, edge_index, edge_attr, batch, graph_ids [G]."""
+
+    def __init__(self, encode):
+        super().__init__()
+        self.encode = encode
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, graph_ids: Tensor) -> Tensor:
+        return self.encode(x, edge_index, edge_attr, batch, graph_ids.shape[0])
+
+
+class _PairHead(nn.Module):
+    def __init__(self, net: ChiNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
+        return self.net.pair_head(polymer_latent, solvent_latent, temperature_K)
+
+
+def graph_batch(smiles: list[str], kind: str) -> GraphBatch:
+    return collate_graphs([featurize(make_mol(s, kind)) for s in smiles])
+
+
+def pair_arrays(polymers: list[str], solvents: list[str], temperatures_K) -> dict[str, np.ndarray]:
+    arrays = (*graph_batch(polymers, "polymer"), *graph_batch(solvents, "solvent"))
+    return dict(zip(PAIR_INPUTS, (*arrays, np.asarray(temperatures_K, np.float32))))
+
+
+def _metadata(net: ChiNet, part: str) -> dict[str, str]:
+    head = net.head
+    return {
+        "gnnchi_version": gnnchi.__version__,
+        "gnnchi_part": part,
+        "featurizer_version": str(FEATURIZER_VERSION),
+        "tasks": json.dumps(list(TASKS)),
+        "output_columns": json.dumps(list(OUTPUT_COLUMNS)),
+        "latent_dim": str(net.latent_dim),
+        "temperature_order": str(head.order),
+        "temperature_scaling": json.dumps({"inv_t_mean": head.inv_t_mean.item(), "inv_t_std": head.inv_t_std.item()}),
+        "chi_scaling": json.dumps({"mean": head.chi_mean.tolist(), "std": head.chi_std.tolist()}),
+        "ensemble_members": "1",
+    }
+
+
+def _to_onnx_bytes(module: nn.Module, args: tuple, names: list[str], outputs: list[str], dynamic: dict, meta: dict) -> bytes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module, args, dynamo=True, external_data=False, input_names=names, output_names=outputs,
+            dynamic_shapes=dynamic, verbose=False,
+        )  # fmt: skip
+    model = program.model_proto
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    return model.SerializeToString()
+
+
+def _graph_dims(prefix: str) -> dict:
+    atoms, edges = Dim(f"{prefix}_atoms"), Dim(f"{prefix}_edges")
+    return {"x": {0: atoms}, "edge_index": {1: edges}, "edge_attr": {0: edges}, "batch": {0: atoms}}
+
+
+def export_models(net: ChiNet) -> dict[str, bytes]:
+    """ONNX bytes of each part (see ``PARTS``) of an eval-mode ChiNet."""
+    net = net.eval()
+    example = pair_arrays(*EXAMPLE, [300.0, 320.0, 340.0])
+    tensors = {k: torch.from_numpy(v) for k, v in example.items()}
+    pairs = Dim("pairs")
+    dyn_pair = {f"{kind}_{name}": dims for kind in ("polymer", "solvent") for name, dims in _graph_dims(kind).items()}
+    dyn_pair["temperature_K"] = {0: pairs}
+    models = {
+        "pair_model": _to_onnx_bytes(
+            net, tuple(tensors[n] for n in PAIR_INPUTS), list(PAIR_INPUTS), ["outputs"], dyn_pair,
+            _metadata(net, "pair_model"),
+        )  # fmt: skip
+    }
+    for kind in ("polymer", "solvent"):
+        encoder = _Encoder(getattr(net, f"encode_{kind}s"))
+        args = tuple(tensors[f"{kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(3),)
+        dyn = {**_graph_dims(kind), "graph_ids": {0: Dim("graphs")}}
+        models[f"{kind}_encoder"] = _to_onnx_bytes(
+            encoder, args, [*GRAPH_INPUTS, "graph_ids"], ["latent"], dyn, _metadata(net, f"{kind}_encoder")
+        )
+    latent = torch.randn(3, 2 * net.latent_dim)
+    models["pair_head"] = _to_onnx_bytes(
+        _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]),
+        ["polymer_latent", "solvent_latent", "temperature_K"], ["outputs"],
+        {"polymer_latent": {0: pairs}, "solvent_latent": {0: pairs}, "temperature_K": {0: pairs}},
+        _metadata(net, "pair_head"),
+    )  # fmt: skip
+    return models
+
+
+def check_parity(net: ChiNet, models: dict[str, bytes], tolerance: float) -> float:
+    """Largest |onnxruntime - torch| over the check batches, through the whole model and through
+    encoders + head; raises :class:`ExportError` above ``tolerance``."""
+    import onnxruntime as ort
+
+    sessions = {part: ort.InferenceSession(data, providers=["CPUExecutionProvider"]) for part, data in models.items()}
+    worst = 0.0
+    for polymers, solvents in CHECKS:
+        temperatures = np.linspace(250.0, 450.0, len(polymers)).astype(np.float32)
+        arrays = pair_arrays(polymers, solvents, temperatures)
+        with torch.no_grad():
+            expected = net(*(torch.from_numpy(arrays[n]) for n in PAIR_INPUTS)).numpy()
+        whole = sessions["pair_model"].run(None, arrays)[0]
+        latents = []
+        for kind in ("polymer", "solvent"):
+            feeds = {n: arrays[f"{kind}_{n}"] for n in GRAPH_INPUTS}
+            feeds["graph_ids"] = np.arange(len(polymers), dtype=np.int64)
+            latents.append(sessions[f"{kind}_encoder"].run(None, feeds)[0])
+        split = sessions["pair_head"].run(
+            None, {"polymer_latent": latents[0], "solvent_latent": latents[1], "temperature_K": temperatures}
+        )[0]
+        for got in (whole, split):
+            if got.shape != expected.shape:
+                raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
+            worst = max(worst, float(np.abs(got - expected).max()))
+    if not worst <= tolerance:
+        raise ExportError(f"ONNX outputs differ from torch by {worst:.3g} (> {tolerance:g}); nothing was written")
+    return worst
+
+
+def export_checkpoint(checkpoint: str | Path, output: str | Path, tolerance: float = 1e-5) -> dict[str, Path]:
+    """Export a checkpoint's model to ``output`` (and its parts beside it) after the parity check."""
+    net = load_checkpoint(checkpoint).net.eval()
+    models = export_models(net)
+    worst = check_parity(net, models, tolerance)
+    paths = export_file_names(output)
+    for part, data in models.items():
+        atomic_write(paths[part], lambda file, data=data: file.write(data))
+    print(f"exported {', '.join(str(p) for p in paths.values())} (max |onnx - torch| = {worst:.2g})")
+    return paths
+

@@ -1,0 +1,138 @@
+"""ONNX export with its parity check, the predictor (torch-free with ONNX), predict and screen."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gnnchi.cli import main
+from gnnchi.export import ExportError, export_checkpoint
+from gnnchi.models import ChiModule
+from gnnchi.models.module import model_card
+from gnnchi.predictor import Predictor, export_file_names, model_metadata
+
+PAIRS = pd.DataFrame(
+    {
+        "id": ["a", "b", "c", "d", "e", "f", "g"],
+        "polymer": ["*CC(*)c1ccccc1", "*CC(*)c1ccccc1", "CC", "*CCO*", "*C*", "*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "*CC*"],
+        "solvent": ["Cc1ccccc1", "O", "O", "C", "[Cl-]", "ClC(Cl)Cl", "C1CC"],
+        "temperature_C": ["25", "80", "25", "", "-10", "150", "25"],
+    }
+)
+BAD_ROWS = {2, 3, 6}  # no '*', no temperature, unparsable solvent
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export")
+    torch.manual_seed(0)
+    module = ChiModule(latent_dim=4, hidden_dim=32, depth=3, ffn_hidden_dim=32, temperature_order=2)
+    head = module.net.head
+    head.inv_t_mean.fill_(1 / 350.0), head.inv_t_std.fill_(5e-4), head.chi_mean.fill_(0.6), head.chi_std.fill_(0.7)
+    checkpoint = folder / "tiny.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
+               checkpoint)  # fmt: skip
+    paths = export_checkpoint(checkpoint, folder / "gnnchi.onnx")
+    pairs = folder / "pairs.csv"
+    PAIRS.to_csv(pairs, index=False)
+    return checkpoint, paths, pairs
+
+
+def test_export_writes_single_files_with_metadata(exported):
+    _, paths, _ = exported
+    assert set(paths) == {"pair_model", "polymer_encoder", "solvent_encoder", "pair_head"}
+    for part, path in paths.items():
+        meta = model_metadata(path)
+        assert meta["gnnchi_part"] == part and meta["featurizer_version"] == "1"
+        assert meta["tasks"] == '["soluble", "chi_exp", "chi_cosmo"]' and meta["temperature_order"] == "2"
+        assert "inv_t_mean" in meta["temperature_scaling"]
+    assert not list(paths["pair_model"].parent.glob("*.data"))  # no external data
+
+
+def test_export_refuses_a_model_outside_tolerance(exported, tmp_path):
+    checkpoint, _, _ = exported
+    with pytest.raises(ExportError, match="nothing was written"):
+        export_checkpoint(checkpoint, tmp_path / "strict.onnx", tolerance=-1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_onnx_and_checkpoint_predictions_agree_row_by_row(exported):
+    checkpoint, paths, _ = exported
+    temps = pd.to_numeric(PAIRS["temperature_C"], errors="coerce") + 273.15
+    args = (PAIRS["polymer"].tolist(), PAIRS["solvent"].tolist(), temps.to_numpy())
+    onnx_out = Predictor.from_file(paths["pair_model"]).predict(*args)
+    torch_out = Predictor.from_file(checkpoint).predict(*args)
+    assert len(onnx_out) == len(PAIRS)
+    assert set(np.flatnonzero(onnx_out["error"] != "")) == BAD_ROWS
+    good = onnx_out["error"] == ""
+    cols = ["chi_exp", "chi_cosmo", "p_soluble"]
+    np.testing.assert_allclose(onnx_out.loc[good, cols], torch_out.loc[good, cols], atol=1e-5)
+    assert onnx_out.loc[~good, cols].isna().all().all()
+
+
+def test_predict_command_keeps_every_row_in_order(exported, tmp_path):
+    _, paths, pairs = exported
+    out = tmp_path / "out.csv"
+    with pytest.raises(SystemExit) as status:
+        main(["predict", "--model", str(paths["pair_model"]), "--input", str(pairs), "--output", str(out)])
+    assert status.value.code == 1  # some rows failed
+    result = pd.read_csv(out, dtype={"temperature_C": str}, keep_default_na=False)
+    assert result["id"].tolist() == PAIRS["id"].tolist()
+    assert list(result.columns) == [*PAIRS.columns, "chi_exp", "chi_cosmo", "p_soluble", "error"]
+    assert {i for i, e in enumerate(result["error"]) if e} == BAD_ROWS
+    good = PAIRS.drop(index=sorted(BAD_ROWS))
+    good.to_csv(tmp_path / "good.csv", index=False)
+    assert main(["predict", "--model", str(paths["pair_model"]), "--input", str(tmp_path / "good.csv"),
+                 "--output", str(tmp_path / "good_out.csv")]) is None  # exit status 0  # fmt: skip
+
+
+def test_onnx_predictor_does_not_import_torch(exported):
+    _, paths, _ = exported
+    code = (
+        "import sys; from gnnchi.predictor import Predictor; "
+        f"p = Predictor.from_file({str(paths['pair_model'])!r}); "
+        "out = p.predict(['*CC(*)c1ccccc1'], ['Cc1ccccc1'], [298.15]); "
+        "assert out['error'][0] == '' and out['chi_exp'].notna().all(); "
+        "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('torch')][:3]"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_screen_ranks_candidates_and_matches_predict(exported, tmp_path):
+    _, paths, _ = exported
+    solvents = pd.DataFrame({"solvent": ["Cc1ccccc1", "CCO", "O", "XX", "ClC(Cl)Cl"], "name": ["tol", "EtOH", "water", "bad", "CHCl3"]})
+    solvents.to_csv(tmp_path / "solvents.csv", index=False)
+    out = tmp_path / "ranked.csv"
+    main(["screen", "--model", str(paths["pair_model"]), "--polymer", "*CC(*)c1ccccc1",
+          "--solvents", str(tmp_path / "solvents.csv"), "--temperature_C", "25", "60", "--output", str(out)])  # fmt: skip
+    ranked = pd.read_csv(out)
+    ranked["error"] = ranked["error"].fillna("")
+    good = ranked[ranked["error"] == ""]
+    assert len(good) == 4 * 2 and ranked["name"].iloc[-1] == "bad"
+    assert good["chi_exp"].is_monotonic_increasing and good["rank"].tolist() == list(range(1, 9))
+    direct = Predictor.from_file(paths["pair_model"]).predict(
+        ["*CC(*)c1ccccc1"] * len(good), good["solvent"].tolist(), good["temperature_K"].to_numpy()
+    )
+    np.testing.assert_allclose(good["chi_exp"], direct["chi_exp"], atol=1e-5)
+
+
+def test_bad_model_files_give_one_clear_line(tmp_path, capsys):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not an onnx model")
+    for name in ("gnnchi.polymer_encoder.onnx", "gnnchi.solvent_encoder.onnx", "gnnchi.pair_head.onnx"):
+        (tmp_path / name).write_bytes(b"garbage")
+    (tmp_path / "junk.polymer_encoder.onnx").write_bytes(b"garbage")
+    pairs = tmp_path / "p.csv"
+    PAIRS.to_csv(pairs, index=False)
+    for model in (junk, tmp_path / "missing.ckpt"):
+        with pytest.raises(SystemExit) as status:
+            main(["predict", "--model", str(model), "--input", str(pairs), "--output", str(tmp_path / "o.csv")])
+        assert status.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gnnchi: error:") and "Traceback" not in err
+    assert export_file_names(tmp_path / "x.onnx")["pair_head"].name == "x.pair_head.onnx"
