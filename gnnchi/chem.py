@@ -36,24 +36,36 @@ def make_mol(
             raise fail("RDKit cannot parse it (check brackets, ring-closure digits and element symbols)")
         try:
             Chem.SanitizeMol(mol)
-            mol = Chem.RemoveHs(mol)
-            Chem.AssignStereochemistry(mol, cleanIt=True, force=True)  # E/Z labels, as MolFromSmiles does
+            if any(a.GetAtomicNum() == 1 for a in atoms_of(mol)):  # explicit [H] atoms become counts
+                mol = Chem.RemoveHs(mol)
+            if "/" in smiles or "\\" in smiles:  # E/Z labels, as MolFromSmiles assigns them
+                Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
         except Exception as err:  # RDKit raises several exception types, all meaning "chemically invalid"
             raise fail(f"RDKit cannot sanitize it: {err}") from None
     if len(Chem.GetMolFrags(mol)) > 1:
         raise fail("it has several '.'-separated fragments (a mixture or a salt); give one molecule")
-    dummies = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    atoms = atoms_of(mol)
+    dummies = [a for a in atoms if a.GetAtomicNum() == 0]
     if kind == "polymer":
         _check_repeat_unit(dummies, fail)
     elif dummies:
         raise fail("a solvent must not contain '*' attachment points")
     if mol.GetNumAtoms() - len(dummies) == 0:
         raise fail("it has no heavy atom")
-    if any(a.GetNumRadicalElectrons() for a in mol.GetAtoms()):
+    if any(a.GetNumRadicalElectrons() for a in atoms):
         raise fail("it has unpaired electrons (a radical); write the closed-shell molecule")
     if mol.GetNumAtoms() - len(dummies) > max_heavy_atoms:
         raise fail(f"{mol.GetNumAtoms() - len(dummies)} heavy atoms exceed the limit of {max_heavy_atoms}")
     return mol
+
+
+def atoms_of(mol: Chem.Mol) -> list[Chem.Atom]:
+    """The atoms of ``mol`` (direct indexing: RDKit's Python sequence wrapper is several times slower)."""
+    return [mol.GetAtomWithIdx(i) for i in range(mol.GetNumAtoms())]
+
+
+def bonds_of(mol: Chem.Mol) -> list[Chem.Bond]:
+    return [mol.GetBondWithIdx(i) for i in range(mol.GetNumBonds())]
 
 
 def _check_repeat_unit(dummies: list[Chem.Atom], fail) -> None:

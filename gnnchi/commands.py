@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gnnchi.data.records import CHI_TASKS
 from gnnchi.errors import DataValidationError
 from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
 
@@ -110,17 +111,18 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
         raise DataValidationError("screen", [], f"the {fixed_kind} {fixed!r} is invalid: {fixed_error[0]}")
     latent, errors = predictor.encode(candidates[candidates_kind].tolist(), candidates_kind)
     ok = np.array([not e for e in errors])
-    n_ok, n_t = int(ok.sum()), len(temps)
-    # every good candidate at every temperature, from the cached encodings
-    cand = np.repeat(latent[ok], n_t, axis=0)
-    mine = np.broadcast_to(fixed_latent[0], cand.shape)
-    pairs = dict(polymer_latent=mine, solvent_latent=cand) if fixed_kind == "polymer" else dict(
-        polymer_latent=cand, solvent_latent=mine
-    )
-    predictions = predictor.pair(pairs["polymer_latent"], pairs["solvent_latent"], np.tile(temps, n_ok))
+    if fixed_kind == "polymer":
+        chi, p_soluble = predictor.grid(fixed_latent, latent[ok], temps)  # [C, 1, N, T], [1, N]
+        chi, p_soluble = chi[:, 0], p_soluble[0]
+    else:
+        chi, p_soluble = predictor.grid(latent[ok], fixed_latent, temps)  # [C, N, 1, T], [N, 1]
+        chi, p_soluble = chi[:, :, 0], p_soluble[:, 0]
+    n_t = len(temps)
     good = candidates[ok].loc[lambda f: f.index.repeat(n_t)].reset_index(drop=True)
-    good.insert(len(good.columns), "temperature_K", np.tile(temps, n_ok))
-    good = pd.concat([good, predictions], axis=1)
+    good["temperature_K"] = np.tile(temps, int(ok.sum()))
+    for c, task in enumerate(CHI_TASKS):
+        good[task] = chi[c].reshape(-1)  # candidate-major, temperature-minor, like the rows
+    good["p_soluble"] = np.repeat(p_soluble, n_t)
     good["error"] = ""
     ascending = options.rank_by == "chi_exp"
     good = good.sort_values(options.rank_by, ascending=ascending, kind="stable").reset_index(drop=True)

@@ -89,6 +89,7 @@ def _metadata(net: ChiNet, part: str) -> dict[str, str]:
         "temperature_scaling": json.dumps({"inv_t_mean": head.inv_t_mean.item(), "inv_t_std": head.inv_t_std.item()}),
         "chi_scaling": json.dumps({"mean": head.chi_mean.tolist(), "std": head.chi_std.tolist()}),
         "ensemble_members": "1",
+        "head_linear": json.dumps({"weight": head.linear.weight.tolist(), "bias": head.linear.bias.tolist()}),
     }
 
 

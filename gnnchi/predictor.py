@@ -7,7 +7,9 @@ the cached encodings through the small pair head.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,43 @@ def export_file_names(output: str | Path) -> dict[str, Path]:
     output = Path(output)
     stem = output.name[: -len(".onnx")] if output.name.endswith(".onnx") else output.name
     return {part: output if part == "pair_model" else output.with_name(f"{stem}.{part}.onnx") for part in PARTS}
+
+
+class HeadParameters(NamedTuple):
+    """The pair head as arrays: linear weight [O, k] and bias [O] (O = 1 + C (order + 1)), scalers."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    inv_t_mean: float
+    inv_t_std: float
+    chi_mean: np.ndarray
+    chi_std: np.ndarray
+    order: int
+
+
+def screen_grid(head: HeadParameters, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
+    """Every polymer x solvent x temperature at once from cached encodings.
+
+    z is quadratic in u, so the head's linear map of z splits into per-molecule terms and one
+    rank-k product: W z_ij = W(u_p^2 - r_p^2)_i + W(u_s^2 - r_s^2)_j - 2 sum_k W_k u_p,ik u_s,jk.
+    One matrix product per output covers all P x S pairs; temperatures only reuse the coefficients.
+
+    polymer_latent [P, 2k], solvent_latent [S, 2k], temperatures_K [T] ->
+    chi [C, P, S, T] (one per chi task) and p_soluble [P, S].
+    """
+    k = polymer_latent.shape[1] // 2
+    u_p, r_p = polymer_latent[:, :k].astype(np.float32), polymer_latent[:, k:].astype(np.float32)
+    u_s, r_s = solvent_latent[:, :k].astype(np.float32), solvent_latent[:, k:].astype(np.float32)
+    polymer_term = (u_p * u_p - r_p * r_p) @ head.weight.T  # [P, O]
+    solvent_term = (u_s * u_s - r_s * r_s) @ head.weight.T  # [S, O]
+    cross = np.einsum("pk,ok,sk->ops", u_p, head.weight, u_s, optimize=True)  # [O, P, S]
+    out = polymer_term.T[:, :, None] + solvent_term.T[:, None, :] - 2.0 * cross + head.bias[:, None, None]
+    t = (1.0 / np.asarray(temperatures_K, np.float32) - head.inv_t_mean) / head.inv_t_std  # [T]
+    powers = np.stack([t**d for d in range(head.order + 1)]).astype(np.float32)  # [order + 1, T]
+    g = out[1:].reshape(len(head.chi_mean), head.order + 1, *out.shape[1:])  # [C, order + 1, P, S]
+    chi = np.einsum("cdps,dt->cpst", g, powers, optimize=True)
+    chi = head.chi_mean[:, None, None, None] + head.chi_std[:, None, None, None] * chi
+    return chi, sigmoid(out[0])
 
 
 class _OnnxBackend:
@@ -55,6 +94,15 @@ class _OnnxBackend:
                 )
         self.metadata = self.sessions["pair_head"].get_modelmeta().custom_metadata_map
 
+    def head(self) -> HeadParameters:
+        meta = self.metadata
+        linear, t_scale, chi_scale = (json.loads(meta[k]) for k in ("head_linear", "temperature_scaling", "chi_scaling"))
+        return HeadParameters(
+            np.asarray(linear["weight"], np.float32), np.asarray(linear["bias"], np.float32),
+            t_scale["inv_t_mean"], t_scale["inv_t_std"], np.asarray(chi_scale["mean"], np.float32),
+            np.asarray(chi_scale["std"], np.float32), int(meta["temperature_order"]),
+        )  # fmt: skip
+
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         batch = collate_graphs(graphs)
         feeds = dict(zip(("x", "edge_index", "edge_attr", "batch"), batch))
@@ -72,9 +120,18 @@ class _TorchBackend:
 
         from gnnchi.models import load_checkpoint
 
+        torch.set_flush_denormal(True)  # trained weights hold denormals: 100x slower CPU math otherwise
         self.torch = torch
         self.net = load_checkpoint(path).net.eval()
         self.metadata = {"latent_dim": str(self.net.latent_dim), "ensemble_members": "1"}
+
+    def head(self) -> HeadParameters:
+        h = self.net.head
+        array = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731
+        return HeadParameters(
+            array(h.linear.weight), array(h.linear.bias), h.inv_t_mean.item(), h.inv_t_std.item(),
+            array(h.chi_mean), array(h.chi_std), h.order,
+        )  # fmt: skip
 
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         arrays = [self.torch.from_numpy(a) for a in collate_graphs(graphs)]
@@ -139,9 +196,11 @@ class Predictor:
             np.ascontiguousarray(solvent_latent, np.float32),
             np.ascontiguousarray(temperature_K, np.float32),
         )
-        frame = pd.DataFrame(out[:, 1:], columns=list(CHI_TASKS))
-        frame["p_soluble"] = 1.0 / (1.0 + np.exp(-out[:, 0]))
-        return frame
+        return pd.DataFrame(_prediction_columns(out), columns=list(PREDICTION_COLUMNS))
+
+    def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
+        """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
+        return screen_grid(self.backend.head(), polymer_latent, solvent_latent, temperatures_K)
 
     def predict(self, polymers: list[str], solvents: list[str], temperatures_K) -> pd.DataFrame:
         """One row per input pair, in order: chi_exp, chi_cosmo, p_soluble and ``error`` ("" when fine)."""
@@ -158,13 +217,26 @@ class Predictor:
                 problems.append(f"temperature {t:g} K outside {low:g}-{high:g} K")
             errors.append("; ".join(problems))
         ok = np.array([not e for e in errors], dtype=bool)
-        frame = pd.DataFrame(np.nan, index=range(len(errors)), columns=list(PREDICTION_COLUMNS))
+        values = np.full((len(errors), len(PREDICTION_COLUMNS)), np.nan)
         if ok.any():
-            frame.loc[ok, list(PREDICTION_COLUMNS)] = self.pair(
-                polymer_latent[ok], solvent_latent[ok], temperatures[ok]
-            )[list(PREDICTION_COLUMNS)].to_numpy()
+            out = self.backend.pair(
+                polymer_latent[ok], solvent_latent[ok], np.ascontiguousarray(temperatures[ok], np.float32)
+            )
+            values[ok] = _prediction_columns(out)
+        frame = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
         frame["error"] = errors
         return frame
+
+
+def _prediction_columns(out: np.ndarray) -> np.ndarray:
+    """Model outputs [P, 1 + C] (logit, chi per task) -> [P, C + 1] (chi per task, P(soluble))."""
+    return np.column_stack([out[:, 1:], sigmoid(out[:, 0])])
+
+
+def sigmoid(logit: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x); exp overflows to inf for very negative logits, which gives exactly 0."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-logit))
 
 
 def model_metadata(path: str | Path) -> dict[str, str]:

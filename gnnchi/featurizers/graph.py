@@ -17,8 +17,9 @@ from typing import NamedTuple
 import numpy as np
 from rdkit import Chem
 
+from gnnchi.chem import atoms_of, bonds_of
 from gnnchi.featurizers.atom import ATOM_DIM, atom_feature_matrix
-from gnnchi.featurizers.bond import BOND_DIM, bond_features, rdkit_bond_features
+from gnnchi.featurizers.bond import BOND_DIM, bond_feature_matrix, rdkit_bond_values
 
 FEATURIZER_VERSION = 1  # bump whenever features change: models trained on another version are refused
 
@@ -34,24 +35,22 @@ class MolGraph(NamedTuple):
 def featurize(mol: Chem.Mol) -> MolGraph:
     """Graph of a checked molecule from :func:`gnnchi.chem.make_mol`; periodic if it has `*` atoms."""
     x = atom_feature_matrix(mol)
-    pairs: list[tuple[int, int]] = []
-    feats: list[list[float]] = []
-    for bond in mol.GetBonds():
-        pairs.append((bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()))
-        feats.append(rdkit_bond_features(bond))
-    dummies = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    bonds = bonds_of(mol)
+    pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds]
+    values = [rdkit_bond_values(b) for b in bonds]
+    dummies = [a.GetIdx() for a in atoms_of(mol) if a.GetAtomicNum() == 0]
     if dummies:
-        x, pairs, feats = _close_periodic(mol, dummies, x, pairs, feats)
+        x, pairs, values = _close_periodic(mol, dummies, x, pairs, values)
     edge_index = np.asarray([p for u, v in pairs for p in ((u, v), (v, u))], dtype=np.int64).reshape(-1, 2).T
-    edge_attr = np.asarray([f for f in feats for _ in range(2)], dtype=np.float32).reshape(-1, BOND_DIM)
+    edge_attr = np.repeat(bond_feature_matrix(values), 2, axis=0)  # both directions of each bond
     return MolGraph(x, np.ascontiguousarray(edge_index), edge_attr)
 
 
-def _close_periodic(mol, dummies, x, pairs, feats):
+def _close_periodic(mol, dummies, x, pairs, values):
     """Remove the two `*` atoms and bond their neighbours (features of the open unit are kept)."""
     star_bonds = [mol.GetAtomWithIdx(d).GetBonds()[0] for d in dummies]
     head, tail = (b.GetOtherAtomIdx(d) for b, d in zip(star_bonds, dummies))
-    closing = bond_features(
+    closing = (
         star_bonds[0].GetBondType(),
         Chem.BondStereo.STEREONONE,
         any(b.GetIsConjugated() for b in star_bonds),  # symmetric in the two ends: rotation invariant
@@ -59,12 +58,10 @@ def _close_periodic(mol, dummies, x, pairs, feats):
     )
     keep = [i for i in range(mol.GetNumAtoms()) if i not in dummies]
     new_index = {old: new for new, old in enumerate(keep)}
-    kept = [(new_index[u], new_index[v], f) for (u, v), f in zip(pairs, feats) if u in new_index and v in new_index]
+    kept = [(new_index[u], new_index[v], f) for (u, v), f in zip(pairs, values) if u in new_index and v in new_index]
     pairs = [(u, v) for u, v, _ in kept] + [(new_index[head], new_index[tail])]
-    feats = [f for _, _, f in kept] + [closing]
-    return x[keep], pairs, feats
-
-
+    values = [f for _, _, f in kept] + [closing]
+    return x[keep], pairs, values
 
 
 class GraphBatch(NamedTuple):

@@ -136,3 +136,22 @@ def test_bad_model_files_give_one_clear_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("gnnchi: error:") and "Traceback" not in err
     assert export_file_names(tmp_path / "x.onnx")["pair_head"].name == "x.pair_head.onnx"
+
+
+@pytest.mark.parametrize("backend", ["onnx", "ckpt"])
+def test_grid_screening_equals_pairwise_predictions(exported, backend):
+    checkpoint, paths, _ = exported
+    predictor = Predictor.from_file(paths["pair_model"] if backend == "onnx" else checkpoint)
+    polymers = ["*CC(*)c1ccccc1", "*CCO*", "*C*"]
+    solvents = ["Cc1ccccc1", "O", "ClC(Cl)Cl", "CCCCCCCC"]
+    temps = np.array([260.0, 300.0, 420.0], np.float32)
+    polymer_latent, _ = predictor.encode(polymers, "polymer")
+    solvent_latent, _ = predictor.encode(solvents, "solvent")
+    chi, p_soluble = predictor.grid(polymer_latent, solvent_latent, temps)
+    assert chi.shape == (2, 3, 4, 3) and p_soluble.shape == (3, 4)
+    grid = [(i, j, t) for i in range(3) for j in range(4) for t in range(3)]
+    direct = predictor.predict([polymers[i] for i, _, _ in grid], [solvents[j] for _, j, _ in grid],
+                               [temps[t] for _, _, t in grid])  # fmt: skip
+    np.testing.assert_allclose([chi[0, i, j, t] for i, j, t in grid], direct["chi_exp"], atol=1e-4)
+    np.testing.assert_allclose([chi[1, i, j, t] for i, j, t in grid], direct["chi_cosmo"], atol=1e-4)
+    np.testing.assert_allclose([p_soluble[i, j] for i, j, _ in grid], direct["p_soluble"], atol=1e-5)

@@ -66,3 +66,17 @@ def test_collate_offsets_edges_and_builds_batch_vector():
     assert batch.x.shape[0] == 5
     assert batch.batch.tolist() == [0, 1, 1, 1, 2]
     assert batch.edge_index.min() >= 1 and batch.edge_index.max() <= 3
+
+
+@pytest.mark.parametrize("smiles, kind", [("CC(=O)Oc1ccccc1C(=O)[O-]", "solvent"), ("[Te](C)C", "solvent"),
+                                          ("*C/C=C\\C(*)c1ccc[nH]1", "polymer"), ("C#N", "solvent")])  # fmt: skip
+def test_vectorised_features_equal_the_reference_functions(smiles, kind):
+    from gnnchi.featurizers.atom import atom_feature_matrix, atom_features
+    from gnnchi.featurizers.bond import bond_feature_matrix, bond_features, rdkit_bond_values
+
+    mol = make_mol(smiles, kind)
+    expected_x = np.array([atom_features(a) for a in mol.GetAtoms()], dtype=np.float32)
+    np.testing.assert_allclose(atom_feature_matrix(mol), expected_x, rtol=1e-6)
+    values = [rdkit_bond_values(b) for b in mol.GetBonds()]
+    expected_e = np.array([bond_features(*v) for v in values], dtype=np.float32)
+    np.testing.assert_array_equal(bond_feature_matrix(values), expected_e)
