@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.records import CHI_TASKS
+from gnnchi.data.records import CHI_TASKS, read_csv_table
 from gnnchi.errors import DataValidationError
 from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
 
@@ -47,12 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def read_table(path: str, needed: list[str]) -> pd.DataFrame:
     """Every cell as text, so the output repeats the input exactly; names the missing columns."""
-    if not Path(path).is_file():
-        raise DataValidationError(path, [], "file does not exist")
-    try:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataValidationError(path, [], f"cannot read it as CSV ({str(err).splitlines()[0]})") from None
+    frame = read_csv_table(path, dtype=str, keep_default_na=False)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataValidationError(path, [], f"missing column(s) {missing}; found {list(frame.columns)}")

@@ -37,6 +37,9 @@ class DataValidationError(GnnChiError, ValueError):
 
     def __init__(self, source: str, problems: list[RowProblem], hint: str = ""):
         self.source, self.problems = source, problems
+        if not problems:  # a problem of the whole file (columns, format)
+            super().__init__(f"{source}: {hint}")
+            return
         lines = [f"{source}: {len(problems)} bad value(s)"] + [f"  {p}" for p in problems[:200]]
         if len(problems) > 200:
             lines.append(f"  ... and {len(problems) - 200} more")

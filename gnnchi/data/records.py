@@ -8,6 +8,7 @@ A pair table has one row per (polymer, solvent, temperature) observation with co
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +27,26 @@ ROOM_TEMPERATURE_K = 298.15  # used for rows that carry only a solubility label 
 DEFAULT_TEMPERATURE_RANGE_K = (150.0, 700.0)
 
 
-def read_pairs_csv(path: str | Path) -> pd.DataFrame:
-    """Read a pair table (delimiter sniffed) and normalise it with :func:`normalize_columns`."""
+def read_csv_table(path: str | Path, **kwargs) -> pd.DataFrame:
+    """A CSV with its delimiter sniffed (``,``, ``;``, tab...); a one-column file needs none."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"pair table {str(path)!r} does not exist")
-    frame = pd.read_csv(path, sep=None, engine="python", dtype={"polymer": str, "solvent": str})
-    frame.attrs["source"] = str(path)
+        raise DataValidationError(str(path), [], "file does not exist")
+    try:
+        with open(path, encoding="utf-8", newline="") as file:
+            sample = file.read(65536)
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:  # one column, or nothing to go by
+            delimiter = ","
+        return pd.read_csv(path, sep=delimiter, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataValidationError(str(path), [], f"cannot read it as CSV ({str(err).splitlines()[0]})") from None
+
+
+def read_pairs_csv(path: str | Path) -> pd.DataFrame:
+    """Read a pair table and normalise it with :func:`normalize_columns`."""
+    frame = read_csv_table(path, dtype={"polymer": str, "solvent": str})
     return normalize_columns(frame, str(path))
 
 

@@ -155,3 +155,18 @@ def test_grid_screening_equals_pairwise_predictions(exported, backend):
     np.testing.assert_allclose([chi[0, i, j, t] for i, j, t in grid], direct["chi_exp"], atol=1e-4)
     np.testing.assert_allclose([chi[1, i, j, t] for i, j, t in grid], direct["chi_cosmo"], atol=1e-4)
     np.testing.assert_allclose([p_soluble[i, j] for i, j, _ in grid], direct["p_soluble"], atol=1e-5)
+
+
+def test_screen_one_solvent_against_many_polymers(exported, tmp_path):
+    checkpoint, _, _ = exported
+    polymers = pd.DataFrame({"polymer": ["*CC(*)c1ccccc1", "*CCO*", "CC", "*CC(*)C#N"]})
+    polymers.to_csv(tmp_path / "polymers.csv", index=False)
+    out = tmp_path / "ranked.csv"
+    main(["screen", "--model", str(checkpoint), "--solvent", "Cc1ccccc1", "--polymers", str(tmp_path / "polymers.csv"),
+          "--temperature_K", "300", "--rank_by", "p_soluble", "--output", str(out)])  # fmt: skip
+    ranked = pd.read_csv(out)
+    good = ranked[ranked["error"].isna()]
+    assert len(good) == 3 and good["p_soluble"].is_monotonic_decreasing and (ranked["solvent"] == "Cc1ccccc1").all()
+    direct = Predictor.from_file(checkpoint).predict(good["polymer"].tolist(), ["Cc1ccccc1"] * 3, [300.0] * 3)
+    np.testing.assert_allclose(good["chi_exp"], direct["chi_exp"], atol=1e-4)
+    assert ranked["polymer"].iloc[-1] == "CC" and "exactly two" in ranked["error"].iloc[-1]

@@ -80,3 +80,17 @@ def test_molecules_are_featurized_once(bundled_records):
     table = bundled_records.table
     assert len(bundled_records.polymers) == table["polymer"].nunique()
     assert len(bundled_records.solvents) == table["solvent"].nunique()
+
+
+def test_one_column_and_unreadable_files(tmp_path):
+    from gnnchi.data.records import read_csv_table
+
+    one = write(tmp_path, "polymer\n*CC(*)c1ccccc1\n*CCO*\n", "one.csv")
+    assert read_csv_table(one)["polymer"].tolist() == ["*CC(*)c1ccccc1", "*CCO*"]
+    binary = tmp_path / "bytes.csv"
+    binary.write_bytes(b"polymer,solvent\n\xff\xfe\x00bad\n")
+    with pytest.raises(DataValidationError, match=r"bytes.csv: cannot read it as CSV") as info:
+        read_csv_table(binary)
+    assert "bad value" not in str(info.value)
+    with pytest.raises(DataValidationError, match="file does not exist"):
+        read_csv_table(tmp_path / "nope.csv")
