@@ -10,7 +10,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics import CatMetric, MetricCollection
+from torchmetrics import CatMetric, MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
@@ -87,7 +87,10 @@ class ChiModule(L.LightningModule):
                 for task in TASKS
             }
         )
-        self._metric_counts = {key: 0 for key in self.metrics}
+        self.losses = nn.ModuleDict(
+            {f"{stage}_loss_{task}": MeanMetric() for stage in STAGES for task in TASKS}
+        )
+        self._metric_counts = {key: 0 for key in self.metrics} | {f"{stage}_rows": 0 for stage in STAGES}
         self.parity = nn.ModuleDict({f"{t}_{kind}": CatMetric() for t in CHI_TASKS for kind in ("pred", "target")})
 
     def forward(self, batch: PairBatch) -> Tensor:
@@ -130,30 +133,42 @@ class ChiModule(L.LightningModule):
                     self.parity[f"{task}_pred"].update(pred.detach())
                     self.parity[f"{task}_target"].update(target)
             self._metric_counts[f"{stage}_{task}"] += count
-            sync = stage != "train"  # epoch values of val/test losses are reduced across DDP ranks
-            self.log(f"{stage}/loss_{task}", loss, batch_size=count, on_step=False, on_epoch=True, sync_dist=sync)
+            self.losses[f"{stage}_loss_{task}"].update(loss.detach(), weight=count)
             total = total + self.task_weights[task] * loss
-        self.log(
-            f"{stage}/loss",
-            total,
-            batch_size=len(targets),
-            on_step=False,
-            on_epoch=True,
-            prog_bar=stage != "test",
-            sync_dist=stage != "train",
-        )
+        self._metric_counts[f"{stage}_rows"] += len(targets)
         return total
 
     def _log_epoch_metrics(self, stage: str) -> None:
-        """Compute each task's metrics on the predictions of all ranks (torchmetrics syncs its states)."""
-        local = torch.tensor([float(self._metric_counts[f"{stage}_{t}"]) for t in TASKS], device=self.device)
-        counts = self.trainer.strategy.reduce(local, reduce_op="sum")  # every rank takes the same branch
-        for task, count in zip(TASKS, counts.tolist()):
-            key = f"{stage}_{task}"
-            if count >= 2:
-                # compute() already gathered every rank's states; sync_dist only averages equal values
-                self.log_dict(self.metrics[key].compute(), prog_bar=stage == "val" and task == "chi_exp", sync_dist=True)
-            self.metrics[key].reset()
+        """Epoch losses and metrics on the data of all ranks.
+
+        Counts are summed over ranks first, so every rank computes (a collective under DDP) the
+        same metrics even when its own shard lacks a task; torchmetrics gathers the states.
+        """
+        keys = [f"{stage}_{t}" for t in TASKS] + [f"{stage}_rows"]
+        local = torch.tensor([float(self._metric_counts[k]) for k in keys], device=self.device)
+        counts = dict(zip(keys, self.trainer.strategy.reduce(local, reduce_op="sum").tolist()))
+        values = {}
+        total = torch.zeros((), device=self.device)
+        for task in TASKS:
+            if counts[f"{stage}_{task}"] >= 1:
+                values[f"{stage}/loss_{task}"] = self.losses[f"{stage}_loss_{task}"].compute()
+                total = total + self.task_weights[task] * values[f"{stage}/loss_{task}"]
+            if counts[f"{stage}_{task}"] >= 2:
+                values.update(self.metrics[f"{stage}_{task}"].compute())
+        if counts[f"{stage}_rows"]:
+            # the weighted sum of each task's epoch mean: independent of batching and of the number of ranks
+            values[f"{stage}/loss"] = total
+        # values are already global; sync_dist only averages equal numbers (and keeps Lightning quiet)
+        shown = {k: v for k, v in values.items() if k in ("val/loss", "val/r2_chi_exp")}
+        self.log_dict(shown, sync_dist=True, prog_bar=True)
+        self.log_dict({k: v for k, v in values.items() if k not in shown}, sync_dist=True)
+        for name in [k for k in self.metrics if k.startswith(f"{stage}_")]:
+            self.metrics[name].reset()
+        for name in [k for k in self.losses if k.startswith(f"{stage}_")]:
+            self.losses[name].reset()
+        if stage == "test":
+            self._log_parity(counts)
+        for key in keys:
             self._metric_counts[key] = 0
 
     def training_step(self, batch: PairBatch, batch_idx: int) -> Tensor:
@@ -173,9 +188,11 @@ class ChiModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
+
+    def _log_parity(self, counts: dict[str, float]) -> None:
         pairs = {}
         for task in CHI_TASKS:
-            if self.parity[f"{task}_pred"].update_count:
+            if counts[f"test_{task}"]:  # global count: every rank gathers, or none does
                 pairs[task] = (self.parity[f"{task}_target"].compute(), self.parity[f"{task}_pred"].compute())
             self.parity[f"{task}_pred"].reset()
             self.parity[f"{task}_target"].reset()

@@ -107,3 +107,49 @@ def test_cli_fit_with_strategy_ddp_on_two_cpu_processes(tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("gnnchi-quick").experiment_id])
     assert len(runs) == 1  # rank 0 alone tracks
     assert "test/r2_chi_exp" in runs[0].data.metrics and runs[0].data.metrics["data/rows_test_chi_exp"] == 238
+
+
+SPARSE_SCRIPT = r"""
+import json
+import numpy as np, torch
+import lightning as L
+from gnnchi.data import ChiDataModule
+from gnnchi.models import ChiModule
+
+
+def run(model, dm, **kw):
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, **kw)
+    return {k: float(v) for k, v in trainer.validate(model, datamodule=dm)[0].items()}
+
+
+if __name__ == "__main__":  # ddp_spawn re-imports this file in each rank
+    dm = ChiDataModule(batch_size=2)
+    dm.setup("fit")
+    table = dm.records.table
+    cosmo = np.flatnonzero(table["chi_cosmo"].notna())[:1]
+    others = np.flatnonzero(table["chi_cosmo"].isna())[:7]
+    dm.indices["val"] = np.concatenate([cosmo, others])  # one chi_cosmo row: only rank 0 sees it
+    torch.manual_seed(0)
+    model = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
+    print(json.dumps({"one": run(model, dm, devices=1), "two": run(model, dm, devices=2, strategy="ddp_spawn")}))
+"""
+
+
+def test_ddp_does_not_hang_when_a_rank_lacks_a_task(tmp_path):
+    """Regression: ranks made mismatched collective calls when a task was absent from one shard."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "sparse.py"
+    script.write_text(SPARSE_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=240, start_new_session=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "val/loss_chi_cosmo" in result["two"]
+    for name, value in result["one"].items():
+        assert result["two"][name] == pytest.approx(value, abs=1e-5), name
