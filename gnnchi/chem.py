@@ -92,6 +92,37 @@ def canonical_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
     return Chem.MolToSmiles(cyclic_oligomer(mol, 3))
 
 
+def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int, int]:
+    """Three copies of a repeat unit joined head to tail, `*` left only at the two outer ends.
+
+    Returns (trimer, size, head, tail): copy c holds atoms ``c * size .. c * size + size - 1``,
+    in the order of the unit's non-`*` atoms; ``head`` and ``tail`` are the unit's end atoms in
+    that order, so the bond joining the middle copy to the next is ``(size + tail, 2 * size + head)``.
+    """
+    dummies = [a.GetIdx() for a in atoms_of(repeat_unit) if a.GetAtomicNum() == 0]
+    head, tail = (repeat_unit.GetAtomWithIdx(i).GetNeighbors()[0].GetIdx() for i in dummies)
+    bond_type = repeat_unit.GetAtomWithIdx(dummies[0]).GetBonds()[0].GetBondType()
+    core = Chem.RWMol(repeat_unit)
+    for idx in sorted(dummies, reverse=True):
+        core.RemoveAtom(idx)
+    shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
+    head, tail = shift(head), shift(tail)
+    size = core.GetNumAtoms()
+    chain = Chem.RWMol()
+    for _ in range(3):
+        chain.InsertMol(core)
+    for copy in range(2):
+        chain.AddBond(copy * size + tail, (copy + 1) * size + head, bond_type)
+    for end in (head, 2 * size + tail):
+        chain.AddBond(end, chain.AddAtom(Chem.Atom(0)), bond_type)
+    mol = chain.GetMol()
+    with rdBase.BlockLogs():
+        Chem.SanitizeMol(mol)
+        if any(b.GetBondDir() != Chem.BondDir.NONE for b in bonds_of(mol)):  # E/Z marks to carry over
+            Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
+    return mol, size, head, tail
+
+
 def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
     """Join ``n`` copies of a repeat unit head to tail into a ring (the `*` atoms removed)."""
     dummies = [a.GetIdx() for a in repeat_unit.GetAtoms() if a.GetAtomicNum() == 0]

@@ -3,11 +3,13 @@
 Edges are directed and stored in pairs: edge ``2i`` is ``u -> v`` and edge ``2i+1`` is
 ``v -> u``, so an edge's reverse is its neighbour in the pair (the encoder relies on it).
 
-A polymer repeat unit becomes a periodic graph: features are computed on the open unit
-(with its `*` atoms, so degrees and hydrogen counts are those of the chain), then the `*`
-atoms are removed and their two neighbours are bonded to each other. The closing bond may
-duplicate an existing bond (``*CC*``) or be a self-loop (``*C*``); both are kept, so a unit,
-its rotations and its multiples all look locally identical to message passing.
+A polymer repeat unit becomes a periodic graph: its atoms, with the `*` atoms removed and
+their two neighbours bonded to each other. Features are computed on the open chain, never
+on the closed ring (which would flag every atom as a ring atom): on the middle copy of a
+linear trimer, where each atom has its chain neighbours, so degrees, hydrogens,
+hybridisation and conjugation do not depend on where the unit was cut. The closing bond
+may duplicate an existing bond (``*CC*``) or be a self-loop (``*C*``); both are kept, so a
+unit, its rotations and its multiples all look locally identical to message passing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from rdkit import Chem
 
-from gnnchi.chem import atoms_of, bonds_of
+from gnnchi.chem import atoms_of, bonds_of, linear_trimer
 from gnnchi.featurizers.atom import ATOM_DIM, atom_feature_matrix
 from gnnchi.featurizers.bond import BOND_DIM, bond_feature_matrix, rdkit_bond_values
 
@@ -34,34 +36,37 @@ class MolGraph(NamedTuple):
 
 def featurize(mol: Chem.Mol) -> MolGraph:
     """Graph of a checked molecule from :func:`gnnchi.chem.make_mol`; periodic if it has `*` atoms."""
-    x = atom_feature_matrix(mol)
+    if any(a.GetAtomicNum() == 0 for a in atoms_of(mol)):
+        return _periodic_graph(mol)
     bonds = bonds_of(mol)
     pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds]
-    values = [rdkit_bond_values(b) for b in bonds]
-    dummies = [a.GetIdx() for a in atoms_of(mol) if a.GetAtomicNum() == 0]
-    if dummies:
-        x, pairs, values = _close_periodic(mol, dummies, x, pairs, values)
+    return _graph(atom_feature_matrix(mol), pairs, [rdkit_bond_values(b) for b in bonds])
+
+
+def _periodic_graph(unit: Chem.Mol) -> MolGraph:
+    """The repeat unit as a ring of its atoms, featurized as the middle copy of a linear trimer.
+
+    In the trimer every atom of the middle copy has its real chain neighbours, so degrees,
+    hydrogens, hybridisation and conjugation are those of the polymer wherever the unit was
+    cut; the bonds between copies are chain bonds, so ring flags stay those of the unit.
+    """
+    trimer, size, head, tail = linear_trimer(unit)
+    middle = range(size, 2 * size)
+    pairs, values = [], []
+    for bond in bonds_of(trimer):
+        u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        inside = u in middle and v in middle
+        closing = {u, v} == {size + tail, 2 * size + head}  # middle copy -> next copy: the closing bond
+        if inside or closing:
+            pairs.append(((u - size) % size, (v - size) % size))
+            values.append(rdkit_bond_values(bond))
+    return _graph(atom_feature_matrix(trimer, list(middle)), pairs, values)
+
+
+def _graph(x: np.ndarray, pairs: list[tuple[int, int]], values: list[tuple]) -> MolGraph:
     edge_index = np.asarray([p for u, v in pairs for p in ((u, v), (v, u))], dtype=np.int64).reshape(-1, 2).T
     edge_attr = np.repeat(bond_feature_matrix(values), 2, axis=0)  # both directions of each bond
     return MolGraph(x, np.ascontiguousarray(edge_index), edge_attr)
-
-
-def _close_periodic(mol, dummies, x, pairs, values):
-    """Remove the two `*` atoms and bond their neighbours (features of the open unit are kept)."""
-    star_bonds = [mol.GetAtomWithIdx(d).GetBonds()[0] for d in dummies]
-    head, tail = (b.GetOtherAtomIdx(d) for b, d in zip(star_bonds, dummies))
-    closing = (
-        star_bonds[0].GetBondType(),
-        Chem.BondStereo.STEREONONE,
-        any(b.GetIsConjugated() for b in star_bonds),  # symmetric in the two ends: rotation invariant
-        False,  # the closing bond is a backbone bond, not a ring bond
-    )
-    keep = [i for i in range(mol.GetNumAtoms()) if i not in dummies]
-    new_index = {old: new for new, old in enumerate(keep)}
-    kept = [(new_index[u], new_index[v], f) for (u, v), f in zip(pairs, values) if u in new_index and v in new_index]
-    pairs = [(u, v) for u, v, _ in kept] + [(new_index[head], new_index[tail])]
-    values = [f for _, _, f in kept] + [closing]
-    return x[keep], pairs, values
 
 
 class GraphBatch(NamedTuple):

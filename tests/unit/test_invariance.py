@@ -24,6 +24,12 @@ def test_rotated_and_doubled_repeat_units_give_one_prediction():
         ["*C*", "*CC*", "*CCC*"],
         ["*OC(=O)c1ccc(C(=O)OCC*)cc1", "*CCOC(=O)c1ccc(C(=O)O*)cc1"],
         ["*O[Si](C)(C)*", "*[Si](C)(C)O*"],
+        # cuts at conjugated bonds: the chain context must be the same wherever the unit is cut
+        ["*OC(C)C(*)=O", "*C(C)C(=O)O*", "*C(=O)OC(C)*"],
+        ["*NCCCCCC(*)=O", "*C(=O)NCCCCC*", "*CCC(=O)NCCC*"],
+        ["*c1ccc(*)cc1", "*c1ccc(-c2ccc(*)cc2)cc1"],
+        ["*C=C*", "*C=CC=C*"],
+        ["*Oc1ccc(C(C)(C)c2ccc(OC(*)=O)cc2)cc1", "*C(=O)Oc1ccc(C(C)(C)c2ccc(O*)cc2)cc1"],
     ],
 )
 def test_more_periodic_equivalences(units):
