@@ -27,9 +27,11 @@ class RowProblem:
     column: str
     value: str
     reason: str
+    source: str = ""  # the file, where one table joins several (the bundled data)
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+        where = f"{self.source} " if self.source else ""
+        return f"{where}row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
 
 
 class DataValidationError(GnnChiError, ValueError):
@@ -50,3 +52,7 @@ class DataValidationError(GnnChiError, ValueError):
 
 class ModelFileError(GnnChiError, ValueError):
     """A checkpoint or model file that is not a readable gnnchi model."""
+
+
+class SplitError(GnnChiError, ValueError):
+    """A split that cannot be made as asked (unknown name, fold out of range, clashing folds)."""

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
 from gnnchi.data.records import (
     CHI_TASKS,
     DEFAULT_TEMPERATURE_RANGE_K,
@@ -109,7 +110,7 @@ class ChiDataModule(L.LightningDataModule):
         skip_bad_rows: bool = False,
         skipped_rows_file: str = "skipped_rows.csv",
         temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
-        max_heavy_atoms: int = 250,
+        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -148,7 +149,7 @@ class ChiDataModule(L.LightningDataModule):
         path = Path(self.hparams.skipped_rows_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([p.__dict__ for p in problems]).to_csv(path, index=False)
-        self.num_skipped_rows = len({p.row for p in problems})
+        self.num_skipped_rows = len({(p.source, p.row) for p in problems})
         log.warning("skipped %d bad rows; they are listed in %s", self.num_skipped_rows, path)
 
     def setup(self, stage: str | None = None) -> None:

@@ -9,7 +9,7 @@ A pair table has one row per (polymer, solvent, temperature) observation with co
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,14 +67,26 @@ def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     out = frame.copy()
     if "row" not in out.columns:
         out["row"] = np.arange(len(out)) + 2
+    unparsed = [[] for _ in range(len(out))]  # (column, text) of cells that are not numbers
+
+    def numeric(column: str) -> pd.Series:
+        raw = out[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        text = raw.astype(str).str.strip()
+        for i in np.flatnonzero(values.isna().to_numpy() & raw.notna().to_numpy() & (text != "").to_numpy()):
+            unparsed[i].append((column, text.iloc[i]))
+        return values
+
     if found_temps == ["temperature_C"]:
-        out["temperature_K"] = pd.to_numeric(out.pop("temperature_C"), errors="coerce") + 273.15
+        out["temperature_K"] = numeric("temperature_C") + 273.15
+        out.pop("temperature_C")
     elif found_temps:
-        out["temperature_K"] = pd.to_numeric(out["temperature_K"], errors="coerce")
+        out["temperature_K"] = numeric("temperature_K")
     else:
         out["temperature_K"] = np.nan
     for task in TASKS:
-        out[task] = pd.to_numeric(out[task], errors="coerce") if task in out.columns else np.nan
+        out[task] = numeric(task) if task in out.columns else np.nan
+    out["_unparsed"] = unparsed
     return out
 
 
@@ -124,12 +136,14 @@ def check_pairs(
     bad_smiles: dict[tuple[str, str], str] = {}
     problems: list[RowProblem] = []
     columns = {c: frame[c].to_numpy() for c in ("row", "polymer", "solvent", "temperature_K", *TASKS)}
+    unparsed = frame["_unparsed"].to_numpy() if "_unparsed" in frame.columns else [[]] * len(frame)
+    sources = frame["source"].astype(str).to_numpy() if "source" in frame.columns else [""] * len(frame)
     fields: dict[str, list] = {"polymer_idx": [], "solvent_idx": [], "polymer_key": [], "solvent_key": []}
     keep: list[int] = []
     low, high = temperature_range_K
     for i in range(len(frame)):
         row = int(columns["row"][i])
-        row_problems: list[RowProblem] = []
+        row_problems = [RowProblem(row, column, text, "not a number") for column, text in unparsed[i]]
         found = {}
         for kind, cache in (("polymer", polymers), ("solvent", solvents)):
             smiles = columns[kind][i]
@@ -153,20 +167,20 @@ def check_pairs(
             row_problems.append(RowProblem(row, "targets", "", f"no target value; give any of {list(TASKS)}"))
         temperature = columns["temperature_K"][i]
         if np.isnan(temperature):
-            if has_chi:
+            if has_chi and not any(c in TEMPERATURE_COLUMNS for c, _ in unparsed[i]):  # reported as not a number
                 row_problems.append(RowProblem(row, "temperature_K", "", "missing temperature for a chi value"))
         elif not low <= temperature <= high:
             row_problems.append(
                 RowProblem(row, "temperature_K", f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
             )
         if row_problems:
-            problems += row_problems
+            problems += [replace(p, source=sources[i]) for p in row_problems] if sources[i] else row_problems
             continue
         keep.append(i)
         for kind in ("polymer", "solvent"):
             fields[f"{kind}_idx"].append(found[kind][0])
             fields[f"{kind}_key"].append(found[kind][1])
-    table = frame.iloc[keep].reset_index(drop=True)
+    table = frame.iloc[keep].drop(columns="_unparsed", errors="ignore").reset_index(drop=True)
     for name, values in fields.items():
         table[name] = values
     table["temperature_K"] = table["temperature_K"].fillna(ROOM_TEMPERATURE_K)

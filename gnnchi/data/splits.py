@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from gnnchi.errors import SplitError
+
 SplitName = Literal["paper", "pair", "polymer", "solvent"]
 SPLITS = ("paper", "pair", "polymer", "solvent")
 
@@ -22,7 +24,7 @@ def group_keys(table: pd.DataFrame, split: SplitName) -> pd.Series:
         return table["polymer_key"] + "|" + table["solvent_key"]
     if split in ("polymer", "solvent"):
         return table[f"{split}_key"]
-    raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    raise SplitError(f"unknown split {split!r}; choose one of {SPLITS}")
 
 
 def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int) -> np.ndarray:
@@ -34,10 +36,10 @@ def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: in
         given = table.loc[table["fold"].notna(), ["fold"]].assign(group=groups).drop_duplicates()
         clash = given["group"][given["group"].duplicated()].tolist()
         if clash:
-            raise ValueError(f"pairs split across the given folds: {clash[:5]}")
+            raise SplitError(f"pairs split across the given folds: {clash[:5]}")
         fold_of = {g: int(f) for g, f in zip(given["group"], given["fold"])}
         if fold_of and max(fold_of.values()) >= num_folds:
-            raise ValueError(f"the data's folds go up to {max(fold_of.values())}; num_folds is {num_folds}")
+            raise SplitError(f"the data's folds go up to {max(fold_of.values())}; num_folds is {num_folds}")
     load = np.zeros(num_folds)
     for group, fold in fold_of.items():
         load[fold] += sizes[group]
@@ -62,7 +64,7 @@ def split_indices(
 ) -> dict[str, np.ndarray]:
     """Row indices of ``train``, ``val`` and ``test``; no group is in two of them."""
     if not 0 <= test_fold < num_folds:
-        raise ValueError(f"test_fold must be in 0..{num_folds - 1}, got {test_fold}")
+        raise SplitError(f"test_fold must be in 0..{num_folds - 1}, got {test_fold}")
     folds = assign_folds(table, split, num_folds, seed)
     test = np.flatnonzero(folds == test_fold)
     rest = np.flatnonzero(folds != test_fold)

@@ -26,7 +26,7 @@ def load_chi_exp() -> pd.DataFrame:
             "chi_exp": raw["chi"].to_numpy(float),
             "fold": folds.reindex(raw.index).to_numpy(),
             "source": "mtl_chiparameter/data_Chi.csv",
-            "row": raw.index.to_numpy() + 2,
+            "row": np.arange(len(raw)) + 2,
         }
     )
 
@@ -47,7 +47,7 @@ def load_chi_cosmo() -> pd.DataFrame:
             "temperature_K": raw["temp"].to_numpy(float) + 273.15,
             "chi_cosmo": raw["chi"].to_numpy(float),
             "source": "mtl_chiparameter/data_COSMO.csv",
-            "row": raw.index.to_numpy() + 2,
+            "row": np.arange(len(raw)) + 2,  # the file's line (its index column is not contiguous)
         }
     )
 

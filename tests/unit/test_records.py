@@ -94,3 +94,27 @@ def test_one_column_and_unreadable_files(tmp_path):
     assert "bad value" not in str(info.value)
     with pytest.raises(DataValidationError, match="file does not exist"):
         read_csv_table(tmp_path / "nope.csv")
+
+
+def test_garbled_numbers_are_reported_not_masked(tmp_path):
+    path = write(tmp_path, "polymer,solvent,temperature_C,chi_exp,soluble\n"
+                           "*CC*,CCCCCC,25,0.4x,1\n*CC*,CCO,25,0.5,yes\n*CC*,O,hot,0.5,\n*CC*,CO,25,0.6,0\n")  # fmt: skip
+    records, problems = check_pairs(read_pairs_csv(path), str(path))
+    assert [(p.row, p.column, p.value, p.reason) for p in problems] == [
+        (2, "chi_exp", "0.4x", "not a number"),
+        (3, "soluble", "yes", "not a number"),
+        (4, "temperature_C", "hot", "not a number"),
+    ]
+    assert len(records.table) == 1 and "_unparsed" not in records.table.columns
+
+
+def test_bundled_rows_name_their_file(bundled_records):
+    from gnnchi.data.records import normalize_columns
+    from gnnchi.datasets import bundled_pairs
+
+    frame = normalize_columns(bundled_pairs(), "bundled")
+    cosmo = frame[frame["source"] == "mtl_chiparameter/data_COSMO.csv"]
+    assert cosmo["row"].tolist() == list(range(2, len(cosmo) + 2))  # file lines, not the index column
+    _, problems = check_pairs(frame.head(3), "bundled", temperature_range_K=(400.0, 700.0))
+    assert problems and all(p.source == "mtl_chiparameter/data_Chi.csv" for p in problems)
+    assert str(problems[0]).startswith("mtl_chiparameter/data_Chi.csv row 2")
