@@ -92,12 +92,12 @@ def canonical_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
     return Chem.MolToSmiles(cyclic_oligomer(mol, 3))
 
 
-def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int, int]:
+def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
     """Three copies of a repeat unit joined head to tail, `*` left only at the two outer ends.
 
-    Returns (trimer, size, head, tail): copy c holds atoms ``c * size .. c * size + size - 1``,
-    in the order of the unit's non-`*` atoms; ``head`` and ``tail`` are the unit's end atoms in
-    that order, so the bond joining the middle copy to the next is ``(size + tail, 2 * size + head)``.
+    Returns (trimer, num_atoms, num_bonds) of the unit without its `*`: copy c holds atoms
+    ``c * num_atoms ...`` and bonds ``c * num_bonds ...`` in the unit's order; bond
+    ``3 * num_bonds`` joins copies 0 and 1, bond ``3 * num_bonds + 1`` copies 1 and 2.
     """
     dummies = [a.GetIdx() for a in atoms_of(repeat_unit) if a.GetAtomicNum() == 0]
     head, tail = (repeat_unit.GetAtomWithIdx(i).GetNeighbors()[0].GetIdx() for i in dummies)
@@ -107,7 +107,7 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int, int]:
         core.RemoveAtom(idx)
     shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
     head, tail = shift(head), shift(tail)
-    size = core.GetNumAtoms()
+    size, num_bonds = core.GetNumAtoms(), core.GetNumBonds()
     chain = Chem.RWMol()
     for _ in range(3):
         chain.InsertMol(core)
@@ -116,11 +116,17 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int, int]:
     for end in (head, 2 * size + tail):
         chain.AddBond(end, chain.AddAtom(Chem.Atom(0)), bond_type)
     mol = chain.GetMol()
+    flags = Chem.SanitizeFlags
     with rdBase.BlockLogs():
-        Chem.SanitizeMol(mol)
-        if any(b.GetBondDir() != Chem.BondDir.NONE for b in bonds_of(mol)):  # E/Z marks to carry over
+        # the copies keep the unit's sanitised valences and aromaticity; joining them only
+        # changes ring membership, conjugation and hybridisation (same features as a full
+        # sanitisation on every bundled polymer)
+        mol.UpdatePropertyCache(strict=False)
+        Chem.FastFindRings(mol)
+        Chem.SanitizeMol(mol, sanitizeOps=flags.SANITIZE_SETCONJUGATION | flags.SANITIZE_SETHYBRIDIZATION)
+        if any(b.GetBondDir() != Chem.BondDir.NONE for b in bonds_of(repeat_unit)):  # E/Z marks to carry over
             Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
-    return mol, size, head, tail
+    return mol, size, num_bonds
 
 
 def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:

@@ -50,17 +50,13 @@ def _periodic_graph(unit: Chem.Mol) -> MolGraph:
     hydrogens, hybridisation and conjugation are those of the polymer wherever the unit was
     cut; the bonds between copies are chain bonds, so ring flags stay those of the unit.
     """
-    trimer, size, head, tail = linear_trimer(unit)
-    middle = range(size, 2 * size)
-    pairs, values = [], []
-    for bond in bonds_of(trimer):
-        u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        inside = u in middle and v in middle
-        closing = {u, v} == {size + tail, 2 * size + head}  # middle copy -> next copy: the closing bond
-        if inside or closing:
-            pairs.append(((u - size) % size, (v - size) % size))
-            values.append(rdkit_bond_values(bond))
-    return _graph(atom_feature_matrix(trimer, list(middle)), pairs, values)
+    trimer, size, num_bonds = linear_trimer(unit)
+    # the middle copy's bonds, then the bond from the middle copy to the next: the closing bond
+    bonds = [trimer.GetBondWithIdx(i) for i in range(num_bonds, 2 * num_bonds)]
+    bonds.append(trimer.GetBondWithIdx(3 * num_bonds + 1))
+    pairs = [((b.GetBeginAtomIdx() - size) % size, (b.GetEndAtomIdx() - size) % size) for b in bonds]
+    values = [rdkit_bond_values(b) for b in bonds]
+    return _graph(atom_feature_matrix(trimer, list(range(size, 2 * size))), pairs, values)
 
 
 def _graph(x: np.ndarray, pairs: list[tuple[int, int]], values: list[tuple]) -> MolGraph:
