@@ -268,6 +268,10 @@ def check_model_card(card: dict | None, what: str) -> None:
             f"this {what} was trained with featurizer version {card.get('featurizer_version')}, "
             f"gnnchi {gnnchi.__version__} uses version {FEATURIZER_VERSION}: retrain it"
         )
+    expected = model_card()
+    for key in ("atom_dim", "bond_dim", "tasks"):
+        if card.get(key) != expected[key]:
+            raise ModelFileError(f"this {what} has {key} {card.get(key)!r}; this gnnchi expects {expected[key]!r}")
 
 
 def read_checkpoint(path: str | Path) -> dict:

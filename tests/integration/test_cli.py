@@ -111,3 +111,13 @@ def test_tampered_checkpoint_is_refused_without_running_its_code(quick_fit, tmp_
     err = capsys.readouterr().err
     assert "gnnchi: error:" in err and "Traceback" not in err
     assert not marker.exists()
+
+
+def test_checkpoint_with_other_feature_sizes_is_refused(quick_fit, tmp_path):
+    workdir, _ = quick_fit
+    checkpoint = torch.load(workdir / "checkpoints" / "quick" / "best.ckpt", weights_only=True)
+    checkpoint["gnnchi"]["atom_dim"] = 99
+    other = tmp_path / "other.ckpt"
+    torch.save(checkpoint, other)
+    with pytest.raises(ModelFileError, match="atom_dim 99"):
+        load_checkpoint(other)

@@ -29,7 +29,8 @@ def test_gate_names_smiles_row_and_reason(smiles, kind, reason):
         make_mol(smiles, kind, row=7)
     err = info.value
     assert reason in err.reason
-    assert err.row == 7 and err.smiles == smiles.strip() or err.smiles == smiles
+    assert err.row == 7
+    assert err.smiles in (smiles, smiles.strip())
     assert "row 7" in str(err)
 
 

@@ -19,11 +19,12 @@ def module(**kwargs):
 def test_missing_targets_contribute_nothing_to_loss_or_gradient():
     nan = math.nan
     model = module()
+    model.net.head.chi_std.copy_(torch.tensor([0.5, 2.0]))  # chi_exp is compared on the scale of its std
     batch = batch_with_targets([[1.0, nan, nan], [nan, 0.8, nan], [nan, nan, nan]])
     loss = model._shared_step(batch, "train")
     out = model(batch)
     expected = torch.nn.functional.binary_cross_entropy_with_logits(out[0, 0], torch.tensor(1.0)) + (
-        torch.nn.functional.mse_loss(out[1, 1], torch.tensor(0.8))
+        (out[1, 1] - 0.8) ** 2 / 0.5**2
     )
     assert torch.allclose(loss, expected, atol=1e-6)
     # the third pair has no target: its predictions get no gradient
