@@ -92,13 +92,9 @@ def canonical_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
     return Chem.MolToSmiles(cyclic_oligomer(mol, 3))
 
 
-def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
-    """Three copies of a repeat unit joined head to tail, `*` left only at the two outer ends.
-
-    Returns (trimer, num_atoms, num_bonds) of the unit without its `*`: copy c holds atoms
-    ``c * num_atoms ...`` and bonds ``c * num_bonds ...`` in the unit's order; bond
-    ``3 * num_bonds`` joins copies 0 and 1, bond ``3 * num_bonds + 1`` copies 1 and 2.
-    """
+def _open_unit(repeat_unit: Chem.Mol) -> tuple[Chem.RWMol, int, int, Chem.BondType]:
+    """The unit without its two `*`, the indices (in it) of the atoms they were bonded to, and
+    the order of those bonds."""
     dummies = [a.GetIdx() for a in atoms_of(repeat_unit) if a.GetAtomicNum() == 0]
     head, tail = (repeat_unit.GetAtomWithIdx(i).GetNeighbors()[0].GetIdx() for i in dummies)
     bond_type = repeat_unit.GetAtomWithIdx(dummies[0]).GetBonds()[0].GetBondType()
@@ -106,7 +102,17 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
     for idx in sorted(dummies, reverse=True):
         core.RemoveAtom(idx)
     shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
-    head, tail = shift(head), shift(tail)
+    return core, shift(head), shift(tail), bond_type
+
+
+def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
+    """Three copies of a repeat unit joined head to tail, `*` left only at the two outer ends.
+
+    Returns (trimer, num_atoms, num_bonds) of the unit without its `*`: copy c holds atoms
+    ``c * num_atoms ...`` and bonds ``c * num_bonds ...`` in the unit's order; bond
+    ``3 * num_bonds`` joins copies 0 and 1, bond ``3 * num_bonds + 1`` copies 1 and 2.
+    """
+    core, head, tail, bond_type = _open_unit(repeat_unit)
     size, num_bonds = core.GetNumAtoms(), core.GetNumBonds()
     chain = Chem.RWMol()
     for _ in range(3):
@@ -131,14 +137,7 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
 
 def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
     """Join ``n`` copies of a repeat unit head to tail into a ring (the `*` atoms removed)."""
-    dummies = [a.GetIdx() for a in repeat_unit.GetAtoms() if a.GetAtomicNum() == 0]
-    head, tail = (repeat_unit.GetAtomWithIdx(i).GetNeighbors()[0].GetIdx() for i in dummies)
-    bond_type = repeat_unit.GetAtomWithIdx(dummies[0]).GetBonds()[0].GetBondType()
-    unit = Chem.RWMol(repeat_unit)
-    for idx in sorted(dummies, reverse=True):
-        unit.RemoveAtom(idx)
-    shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
-    head, tail = shift(head), shift(tail)
+    unit, head, tail, bond_type = _open_unit(repeat_unit)
     size = unit.GetNumAtoms()
     ring = Chem.RWMol()
     for _ in range(n):
