@@ -173,7 +173,7 @@ def main() -> None:
         rows.append(("chemprop 2.3.1, per pair in a batch", cp["per_pair_batch_s"], cp["per_pair_batch_s"] / t_batch_onnx))
 
     print(f"\nmodel: {args.ckpt}; {len(pairs)} new pairs from the bundled data; 2-core CPU\n")
-    print(f"| what | seconds | ratio to gnnchi ONNX (same mode) |\n| --- | --- | --- |")
+    print("| what | seconds | ratio to gnnchi ONNX (same mode) |\n| --- | --- | --- |")
     for name, seconds, ratio in rows:
         print(f"| {name} | {seconds:.3g} | {'' if ratio is None else f'{ratio:,.1f}x'} |")
     print(f"\nend to end, SMILES -> ONNX encodings, featurisation included: {mol_per_s:,.0f} molecules/s "
