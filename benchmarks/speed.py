@@ -1,14 +1,14 @@
 """Speed of gnnchi, side by side in one run; prints ratios.
 
-    python benchmarks/speed.py --ckpt checkpoints/chi_mtl/best.ckpt [--chemprop-python PATH]
+    python benchmarks/speed.py --ckpt checkpoints/chi_mtl/best.ckpt [--chemprop-venv .venv-chemprop]
 
 - gnnchi ONNX against gnnchi torch (eager), the same new pairs, end to end from SMILES.
 - Molecules per second from SMILES through ONNX, featurisation included.
 - The quantum-chemistry baseline: a GFN2-xTB single point (tblite) on an RDKit conformer of
   each molecule of a pair, the polymer as the paper modelled it (a cyclic 10-mer). Real
   COSMO-RS needs DFT and is far slower, so this is a lower bound on its cost.
-- chemprop 2.3.1 predict on the same pairs, if ``--chemprop-python`` names the python of a
-  virtualenv with chemprop (it downgrades rdkit, so it lives apart).
+- chemprop 2.3.1 predict on the same pairs, in its own virtualenv (``--chemprop-venv``, made
+  here if missing: chemprop downgrades rdkit, so it lives apart).
 - Scaling: screening from cached encodings, 10^2 to 10^7 pair-temperature predictions; and
   encoding time against molecule size.
 """
@@ -109,6 +109,17 @@ print(json.dumps({"per_new_pair_s": predict_alone(), "per_pair_batch_s": min(pre
 """
 
 
+def chemprop_python(venv: Path) -> str:
+    """The python of a virtualenv with chemprop 2.3.1, made on first use: chemprop downgrades
+    rdkit, so it never shares gnnchi's environment; torch 2.13.0 goes first (CPU wheel)."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "chemprop==2.3.1"], check=True)
+    return str(python)
+
+
 def chemprop_seconds(python: str, pairs: pd.DataFrame) -> dict:
     from gnnchi.datasets import load_chi_exp
 
@@ -130,7 +141,7 @@ def main() -> None:
     parser.add_argument("--ckpt", default="checkpoints/chi_mtl/best.ckpt")
     parser.add_argument("--pairs", type=int, default=200, help="new pairs for the per-pair timings")
     parser.add_argument("--xtb-pairs", type=int, default=5, help="pairs for the GFN2-xTB baseline (seconds each)")
-    parser.add_argument("--chemprop-python", help="python of a virtualenv with chemprop 2.3.1")
+    parser.add_argument("--chemprop-venv", help="virtualenv for chemprop 2.3.1 (created here if missing)")
     parser.add_argument("--max-screen", type=float, default=1e7, help="largest screening size")
     args = parser.parse_args()
 
@@ -167,8 +178,8 @@ def main() -> None:
     t_xtb = float(np.mean(xtb))
     rows.append((f"GFN2-xTB single points, per pair (mean of {len(xtb)})", t_xtb, t_xtb / t_onnx))
 
-    if args.chemprop_python:
-        cp = chemprop_seconds(args.chemprop_python, pairs)
+    if args.chemprop_venv:
+        cp = chemprop_seconds(chemprop_python(Path(args.chemprop_venv)), pairs)
         rows.append(("chemprop 2.3.1, per new pair", cp["per_new_pair_s"], cp["per_new_pair_s"] / t_onnx))
         rows.append(("chemprop 2.3.1, per pair in a batch", cp["per_pair_batch_s"], cp["per_pair_batch_s"] / t_batch_onnx))
 
