@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.records import CHI_TASKS, read_csv_table
+from gnnchi.data.records import CHI_TASKS, read_csv_table, temperature_column, to_kelvin
 from gnnchi.errors import DataValidationError
 from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
 
@@ -55,13 +55,8 @@ def read_table(path: str, needed: list[str]) -> pd.DataFrame:
 
 
 def temperatures_K(frame: pd.DataFrame, source: str) -> np.ndarray:
-    present = [c for c in ("temperature_K", "temperature_C") if c in frame.columns]
-    if len(present) != 1:
-        raise DataValidationError(
-            source, [], f"give exactly one of temperature_K / temperature_C; found {list(frame.columns)}"
-        )
-    values = pd.to_numeric(frame[present[0]], errors="coerce").to_numpy(float)
-    return values + 273.15 if present[0] == "temperature_C" else values
+    column = temperature_column(frame, source, required=True)
+    return to_kelvin(pd.to_numeric(frame[column], errors="coerce").to_numpy(float), column)
 
 
 def predict_file(predictor: Predictor, source: str, output: str) -> int:

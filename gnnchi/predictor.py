@@ -189,15 +189,6 @@ class Predictor:
                 out[i] = latent[s]
         return out, [errors.get(s, "") for s in smiles]
 
-    def pair(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperature_K: np.ndarray) -> pd.DataFrame:
-        """Predictions from encodings: [P, 2k], [P, 2k], [P] -> columns chi_exp, chi_cosmo, p_soluble."""
-        out = self.backend.pair(
-            np.ascontiguousarray(polymer_latent, np.float32),
-            np.ascontiguousarray(solvent_latent, np.float32),
-            np.ascontiguousarray(temperature_K, np.float32),
-        )
-        return pd.DataFrame(_prediction_columns(out), columns=list(PREDICTION_COLUMNS))
-
     def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
         """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
         return screen_grid(self.backend.head(), polymer_latent, solvent_latent, temperatures_K)

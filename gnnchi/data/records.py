@@ -50,11 +50,27 @@ def read_pairs_csv(path: str | Path) -> pd.DataFrame:
     return normalize_columns(frame, str(path))
 
 
+def temperature_column(frame: pd.DataFrame, source: str, required: bool = False) -> str | None:
+    """The table's temperature column (its name gives the unit); refuses both, and none if ``required``."""
+    found = [c for c in TEMPERATURE_COLUMNS if c in frame.columns]
+    if len(found) > 1:
+        raise DataValidationError(source, [], "give one temperature column, temperature_K or temperature_C, not both")
+    if not found and required:
+        raise DataValidationError(
+            source, [], f"give exactly one of temperature_K / temperature_C; found {list(frame.columns)}"
+        )
+    return found[0] if found else None
+
+
+def to_kelvin(values, column: str):
+    """Temperatures from ``column`` (``temperature_K`` or ``temperature_C``) in kelvin."""
+    return values + 273.15 if column == "temperature_C" else values
+
+
 def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return a copy with ``temperature_K`` (converted from °C if needed), every target column
     (NaN where absent) and ``row`` (the row's line number in the file, header = line 1)."""
     missing = [c for c in ("polymer", "solvent") if c not in frame.columns]
-    found_temps = [c for c in TEMPERATURE_COLUMNS if c in frame.columns]
     if missing:
         raise DataValidationError(
             source,
@@ -62,8 +78,7 @@ def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             f"missing column(s) {missing}; found {list(frame.columns)}; expected polymer, solvent, "
             f"one of {list(TEMPERATURE_COLUMNS)} and any of {list(TASKS)}",
         )
-    if len(found_temps) > 1:
-        raise DataValidationError(source, [], "give one temperature column, temperature_K or temperature_C, not both")
+    temperature = temperature_column(frame, source)
     out = frame.copy()
     if "row" not in out.columns:
         out["row"] = np.arange(len(out)) + 2
@@ -77,13 +92,12 @@ def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             unparsed[i].append((column, text.iloc[i]))
         return values
 
-    if found_temps == ["temperature_C"]:
-        out["temperature_K"] = numeric("temperature_C") + 273.15
-        out.pop("temperature_C")
-    elif found_temps:
-        out["temperature_K"] = numeric("temperature_K")
-    else:
+    if temperature is None:
         out["temperature_K"] = np.nan
+    else:
+        out["temperature_K"] = to_kelvin(numeric(temperature), temperature)
+        if temperature != "temperature_K":
+            out.pop(temperature)
     for task in TASKS:
         out[task] = numeric(task) if task in out.columns else np.nan
     out["_unparsed"] = unparsed

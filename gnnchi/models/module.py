@@ -90,7 +90,7 @@ class ChiModule(L.LightningModule):
         self.losses = nn.ModuleDict(
             {f"{stage}_loss_{task}": MeanMetric() for stage in STAGES for task in TASKS}
         )
-        self._metric_counts = {key: 0 for key in self.metrics} | {f"{stage}_rows": 0 for stage in STAGES}
+        self._metric_counts = {key: 0 for key in self.metrics}
         self.parity = nn.ModuleDict({f"{t}_{kind}": CatMetric() for t in CHI_TASKS for kind in ("pred", "target")})
 
     def forward(self, batch: PairBatch) -> Tensor:
@@ -135,7 +135,6 @@ class ChiModule(L.LightningModule):
             self._metric_counts[f"{stage}_{task}"] += count
             self.losses[f"{stage}_loss_{task}"].update(loss.detach(), weight=count)
             total = total + self.task_weights[task] * loss
-        self._metric_counts[f"{stage}_rows"] += len(targets)
         return total
 
     def _log_epoch_metrics(self, stage: str) -> None:
@@ -144,7 +143,7 @@ class ChiModule(L.LightningModule):
         Counts are summed over ranks first, so every rank computes (a collective under DDP) the
         same metrics even when its own shard lacks a task; torchmetrics gathers the states.
         """
-        keys = [f"{stage}_{t}" for t in TASKS] + [f"{stage}_rows"]
+        keys = [f"{stage}_{t}" for t in TASKS]
         local = torch.tensor([float(self._metric_counts[k]) for k in keys], device=self.device)
         counts = dict(zip(keys, self.trainer.strategy.reduce(local, reduce_op="sum").tolist()))
         values = {}
@@ -155,7 +154,7 @@ class ChiModule(L.LightningModule):
                 total = total + self.task_weights[task] * values[f"{stage}/loss_{task}"]
             if counts[f"{stage}_{task}"] >= 2:
                 values.update(self.metrics[f"{stage}_{task}"].compute())
-        if counts[f"{stage}_rows"]:
+        if any(counts.values()):  # every checked row has a target
             # the weighted sum of each task's epoch mean: independent of batching and of the number of ranks
             values[f"{stage}/loss"] = total
         # values are already global; sync_dist only averages equal numbers (and keeps Lightning quiet)
