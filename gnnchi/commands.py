@@ -20,17 +20,19 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     export = verbs.add_parser("export", help="write ONNX models of a checkpoint (after a parity check)")
-    export.add_argument("--ckpt", required=True, help="a checkpoint written by fit")
+    export.add_argument("--ckpt", required=True, nargs="+",
+                        help="a checkpoint written by fit; several, or an ensemble.json, export an ensemble")  # fmt: skip
     export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
     export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
 
     predict = verbs.add_parser("predict", help="chi and P(soluble) for every row of a CSV of pairs")
-    predict.add_argument("--model", required=True, help="a .ckpt checkpoint or an exported .onnx model")
+    predict.add_argument("--model", required=True, nargs="+",
+                         help="an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble)")  # fmt: skip
     predict.add_argument("--input", required=True, help="CSV with polymer, solvent and temperature_K or temperature_C")
     predict.add_argument("--output", required=True, help="CSV: the input rows in order, predictions and error added")
 
     screen = verbs.add_parser("screen", help="rank candidate solvents for a polymer, or polymers for a solvent")
-    screen.add_argument("--model", required=True)
+    screen.add_argument("--model", required=True, nargs="+", help="as for predict")
     target = screen.add_mutually_exclusive_group(required=True)
     target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
     target.add_argument("--solvent", help="solvent SMILES to screen polymers for")
@@ -102,17 +104,19 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
     latent, errors = predictor.encode(candidates[candidates_kind].tolist(), candidates_kind)
     ok = np.array([not e for e in errors])
     if fixed_kind == "polymer":
-        chi, p_soluble = predictor.grid(fixed_latent, latent[ok], temps)  # [C, 1, N, T], [1, N]
-        chi, p_soluble = chi[:, 0], p_soluble[0]
+        grid = predictor.grid(fixed_latent, latent[ok], temps)  # chi [C, 1, N, T], p_soluble [1, N]
+        chi, chi_std, p, p_std = grid.chi[:, 0], grid.chi_std[:, 0], grid.p_soluble[0], grid.p_soluble_std[0]
     else:
-        chi, p_soluble = predictor.grid(latent[ok], fixed_latent, temps)  # [C, N, 1, T], [N, 1]
-        chi, p_soluble = chi[:, :, 0], p_soluble[:, 0]
+        grid = predictor.grid(latent[ok], fixed_latent, temps)  # chi [C, N, 1, T], p_soluble [N, 1]
+        chi, chi_std, p, p_std = grid.chi[:, :, 0], grid.chi_std[:, :, 0], grid.p_soluble[:, 0], grid.p_soluble_std[:, 0]
     n_t = len(temps)
     good = candidates[ok].loc[lambda f: f.index.repeat(n_t)].reset_index(drop=True)
     good["temperature_K"] = np.tile(temps, int(ok.sum()))
     for c, task in enumerate(CHI_TASKS):
         good[task] = chi[c].reshape(-1)  # candidate-major, temperature-minor, like the rows
-    good["p_soluble"] = np.repeat(p_soluble, n_t)
+        good[f"{task}_std"] = chi_std[c].reshape(-1)
+    good["p_soluble"] = np.repeat(p, n_t)
+    good["p_soluble_std"] = np.repeat(p_std, n_t)
     good["error"] = ""
     ascending = options.rank_by == "chi_exp"
     good = good.sort_values(options.rank_by, ascending=ascending, kind="stable").reset_index(drop=True)

@@ -1,5 +1,5 @@
-"""ONNX export of a trained model: the whole pair model, and the two encoders and the pair head
-separately (screening encodes each molecule once and pairs the cached encodings).
+"""ONNX export of a trained model or ensemble: the whole pair model, and the two encoders and the
+pair head separately (screening encodes each molecule once and pairs the cached encodings).
 
 Every file is a single ONNX file (no external data) carrying the metadata a predictor needs.
 Export refuses to write a model whose onnxruntime outputs differ from torch by more than
@@ -24,8 +24,8 @@ from gnnchi.chem import make_mol
 from gnnchi.data.records import CHI_TASKS, TASKS
 from gnnchi.errors import GnnChiError
 from gnnchi.featurizers import FEATURIZER_VERSION, GraphBatch, collate_graphs, featurize
-from gnnchi.models import ChiNet, load_checkpoint
-from gnnchi.predictor import export_file_names
+from gnnchi.models.ensemble import EnsembleNet, load_ensemble
+from gnnchi.predictor import EXPORT_FORMAT, export_file_names
 
 GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
 PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in ("polymer", "solvent") for name in GRAPH_INPUTS) + ("temperature_K",)
@@ -59,7 +59,7 @@ class _Encoder(nn.Module):
 
 
 class _PairHead(nn.Module):
-    def __init__(self, net: ChiNet):
+    def __init__(self, net: EnsembleNet):
         super().__init__()
         self.net = net
 
@@ -76,20 +76,22 @@ def pair_arrays(polymers: list[str], solvents: list[str], temperatures_K) -> dic
     return dict(zip(PAIR_INPUTS, (*arrays, np.asarray(temperatures_K, np.float32))))
 
 
-def _metadata(net: ChiNet, part: str) -> dict[str, str]:
-    head = net.head
+def _metadata(net: EnsembleNet, part: str) -> dict[str, str]:
+    heads = [member.head for member in net.members]
     return {
         "gnnchi_version": gnnchi.__version__,
         "gnnchi_part": part,
+        "export_format": EXPORT_FORMAT,
         "featurizer_version": str(FEATURIZER_VERSION),
         "tasks": json.dumps(list(TASKS)),
         "output_columns": json.dumps(list(OUTPUT_COLUMNS)),
         "latent_dim": str(net.latent_dim),
-        "temperature_order": str(head.order),
-        "temperature_scaling": json.dumps({"inv_t_mean": head.inv_t_mean.item(), "inv_t_std": head.inv_t_std.item()}),
-        "chi_scaling": json.dumps({"mean": head.chi_mean.tolist(), "std": head.chi_std.tolist()}),
-        "ensemble_members": "1",
-        "head_linear": json.dumps({"weight": head.linear.weight.tolist(), "bias": head.linear.bias.tolist()}),
+        "ensemble_members": str(net.num_members),
+        # one entry per member, in the order of the encodings' column blocks
+        "temperature_order": json.dumps([h.order for h in heads]),
+        "temperature_scaling": json.dumps([{"inv_t_mean": h.inv_t_mean.item(), "inv_t_std": h.inv_t_std.item()} for h in heads]),
+        "chi_scaling": json.dumps([{"mean": h.chi_mean.tolist(), "std": h.chi_std.tolist()} for h in heads]),
+        "head_linear": json.dumps([{"weight": h.linear.weight.tolist(), "bias": h.linear.bias.tolist()} for h in heads]),
     }
 
 
@@ -111,8 +113,8 @@ def _graph_dims(prefix: str) -> dict:
     return {"x": {0: atoms}, "edge_index": {1: edges}, "edge_attr": {0: edges}, "batch": {0: atoms}}
 
 
-def export_models(net: ChiNet) -> dict[str, bytes]:
-    """ONNX bytes of each part (see ``PARTS``) of an eval-mode ChiNet."""
+def export_models(net: EnsembleNet) -> dict[str, bytes]:
+    """ONNX bytes of each part (see ``PARTS``) of an eval-mode EnsembleNet (outputs [P, n, 1 + C])."""
     net = net.eval()
     example = pair_arrays(*EXAMPLE, [300.0, 320.0, 340.0])
     tensors = {k: torch.from_numpy(v) for k, v in example.items()}
@@ -132,7 +134,7 @@ def export_models(net: ChiNet) -> dict[str, bytes]:
         models[f"{kind}_encoder"] = _to_onnx_bytes(
             encoder, args, [*GRAPH_INPUTS, "graph_ids"], ["latent"], dyn, _metadata(net, f"{kind}_encoder")
         )
-    latent = torch.randn(3, 2 * net.latent_dim)
+    latent = torch.randn(3, 2 * net.latent_dim * net.num_members)
     models["pair_head"] = _to_onnx_bytes(
         _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]),
         ["polymer_latent", "solvent_latent", "temperature_K"], ["outputs"],
@@ -142,7 +144,7 @@ def export_models(net: ChiNet) -> dict[str, bytes]:
     return models
 
 
-def check_parity(net: ChiNet, models: dict[str, bytes], tolerance: float) -> float:
+def check_parity(net: EnsembleNet, models: dict[str, bytes], tolerance: float) -> float:
     """Largest |onnxruntime - torch| over the check batches, through the whole model and through
     encoders + head; raises :class:`ExportError` above ``tolerance``."""
     import onnxruntime as ort
@@ -172,14 +174,17 @@ def check_parity(net: ChiNet, models: dict[str, bytes], tolerance: float) -> flo
     return worst
 
 
-def export_checkpoint(checkpoint: str | Path, output: str | Path, tolerance: float = 1e-5) -> dict[str, Path]:
-    """Export a checkpoint's model to ``output`` (and its parts beside it) after the parity check."""
-    net = load_checkpoint(checkpoint).net.eval()
+def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) -> dict[str, Path]:
+    """Export a checkpoint, or an ensemble (checkpoints and/or ``ensemble.json`` manifests), to
+    ``output`` and its parts beside it, after the parity check."""
+    paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
+    net = load_ensemble(paths)
     models = export_models(net)
     worst = check_parity(net, models, tolerance)
-    paths = export_file_names(output)
+    files = export_file_names(output)
     for part, data in models.items():
-        atomic_write(paths[part], lambda file, data=data: file.write(data))
-    print(f"exported {', '.join(str(p) for p in paths.values())} (max |onnx - torch| = {worst:.2g})")
-    return paths
+        atomic_write(files[part], lambda file, data=data: file.write(data))
+    print(f"exported {', '.join(str(p) for p in files.values())} ({net.num_members} member(s); "
+          f"max |onnx - torch| = {worst:.2g})")  # fmt: skip
+    return files
 

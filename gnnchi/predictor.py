@@ -20,8 +20,9 @@ from gnnchi.errors import GnnChiError, ModelFileError
 from gnnchi.featurizers import FEATURIZER_VERSION, MolGraph, collate_graphs, featurize
 
 PARTS = ("pair_model", "polymer_encoder", "solvent_encoder", "pair_head")
-PREDICTION_COLUMNS = (*CHI_TASKS, "p_soluble")
+PREDICTION_COLUMNS = tuple(c for name in (*CHI_TASKS, "p_soluble") for c in (name, f"{name}_std"))
 MOLECULES_PER_CALL = 4096
+EXPORT_FORMAT = "2"  # 2: outputs [P, members, 1 + C] and per-member head metadata
 
 
 def export_file_names(output: str | Path) -> dict[str, Path]:
@@ -32,7 +33,7 @@ def export_file_names(output: str | Path) -> dict[str, Path]:
 
 
 class HeadParameters(NamedTuple):
-    """The pair head as arrays: linear weight [O, k] and bias [O] (O = 1 + C (order + 1)), scalers."""
+    """One member's pair head as arrays: linear weight [O, k] and bias [O] (O = 1 + C (order + 1)), scalers."""
 
     weight: np.ndarray
     bias: np.ndarray
@@ -43,8 +44,17 @@ class HeadParameters(NamedTuple):
     order: int
 
 
-def screen_grid(head: HeadParameters, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
-    """Every polymer x solvent x temperature at once from cached encodings.
+class Grid(NamedTuple):
+    """Screening results: ensemble means and standard deviations (NaN for a single model)."""
+
+    chi: np.ndarray  # [C, P, S, T]
+    p_soluble: np.ndarray  # [P, S]
+    chi_std: np.ndarray  # [C, P, S, T]
+    p_soluble_std: np.ndarray  # [P, S]
+
+
+def screen_member(head: HeadParameters, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
+    """Every polymer x solvent x temperature at once from one member's cached encodings.
 
     z is quadratic in u, so the head's linear map of z splits into per-molecule terms and one
     rank-k product: W z_ij = W(u_p^2 - r_p^2)_i + W(u_s^2 - r_s^2)_j - 2 sum_k W_k u_p,ik u_s,jk.
@@ -68,6 +78,27 @@ def screen_grid(head: HeadParameters, polymer_latent: np.ndarray, solvent_latent
     return chi, sigmoid(out[0])
 
 
+def screen_grid(heads: list[HeadParameters], polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K) -> Grid:
+    """:func:`screen_member` for each member (column block m of the [., n * 2k] encodings), then
+    the mean and the standard deviation (ddof 1) over members."""
+    width = polymer_latent.shape[1] // len(heads)
+    chi_sum = chi_sq = p_sum = p_sq = 0.0
+    for m, head in enumerate(heads):
+        block = slice(m * width, (m + 1) * width)
+        chi, p = screen_member(head, polymer_latent[:, block], solvent_latent[:, block], temperatures_K)
+        chi_sum, chi_sq, p_sum, p_sq = chi_sum + chi, chi_sq + chi * chi, p_sum + p, p_sq + p * p
+    n = len(heads)
+    chi_mean, p_mean = chi_sum / n, p_sum / n
+    return Grid(chi_mean, p_mean, _std(chi_sq, chi_mean, n), _std(p_sq, p_mean, n))
+
+
+def _std(sum_sq, mean, n: int):
+    """Sample standard deviation from the sum of squares and the mean of n values; NaN for n = 1."""
+    if n == 1:
+        return np.full_like(mean, np.nan)
+    return np.sqrt(np.maximum(sum_sq - n * mean * mean, 0.0) / (n - 1))
+
+
 class _OnnxBackend:
     def __init__(self, path: Path):
         try:
@@ -87,6 +118,11 @@ class _OnnxBackend:
             meta = self.sessions[part].get_modelmeta().custom_metadata_map
             if meta.get("gnnchi_part") != part:
                 raise ModelFileError(f"{file} is not a gnnchi {part} (no gnnchi metadata)")
+            if meta.get("export_format") != EXPORT_FORMAT:
+                raise ModelFileError(
+                    f"{file} was exported by another gnnchi version (export format {meta.get('export_format')}, "
+                    f"this gnnchi reads {EXPORT_FORMAT}): export the model again"
+                )
             if meta.get("featurizer_version") != str(FEATURIZER_VERSION):
                 raise ModelFileError(
                     f"{file} was exported with featurizer version {meta.get('featurizer_version')}; "
@@ -94,14 +130,18 @@ class _OnnxBackend:
                 )
         self.metadata = self.sessions["pair_head"].get_modelmeta().custom_metadata_map
 
-    def head(self) -> HeadParameters:
+    def heads(self) -> list[HeadParameters]:
         meta = self.metadata
-        linear, t_scale, chi_scale = (json.loads(meta[k]) for k in ("head_linear", "temperature_scaling", "chi_scaling"))
-        return HeadParameters(
-            np.asarray(linear["weight"], np.float32), np.asarray(linear["bias"], np.float32),
-            t_scale["inv_t_mean"], t_scale["inv_t_std"], np.asarray(chi_scale["mean"], np.float32),
-            np.asarray(chi_scale["std"], np.float32), int(meta["temperature_order"]),
-        )  # fmt: skip
+        keys = ("head_linear", "temperature_scaling", "chi_scaling", "temperature_order")
+        members = zip(*(json.loads(meta[k]) for k in keys))
+        return [
+            HeadParameters(
+                np.asarray(linear["weight"], np.float32), np.asarray(linear["bias"], np.float32),
+                t_scale["inv_t_mean"], t_scale["inv_t_std"], np.asarray(chi_scale["mean"], np.float32),
+                np.asarray(chi_scale["std"], np.float32), int(order),
+            )  # fmt: skip
+            for linear, t_scale, chi_scale, order in members
+        ]
 
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         batch = collate_graphs(graphs)
@@ -115,23 +155,25 @@ class _OnnxBackend:
 
 
 class _TorchBackend:
-    def __init__(self, path: Path):
+    def __init__(self, paths: list[Path]):
         import torch
 
-        from gnnchi.models import load_checkpoint
+        from gnnchi.models.ensemble import load_ensemble
 
         torch.set_flush_denormal(True)  # trained weights hold denormals: 100x slower CPU math otherwise
         self.torch = torch
-        self.net = load_checkpoint(path).net.eval()
-        self.metadata = {"latent_dim": str(self.net.latent_dim), "ensemble_members": "1"}
+        self.net = load_ensemble(paths)
+        self.metadata = {"latent_dim": str(self.net.latent_dim), "ensemble_members": str(self.net.num_members)}
 
-    def head(self) -> HeadParameters:
-        h = self.net.head
+    def heads(self) -> list[HeadParameters]:
         array = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731
-        return HeadParameters(
-            array(h.linear.weight), array(h.linear.bias), h.inv_t_mean.item(), h.inv_t_std.item(),
-            array(h.chi_mean), array(h.chi_std), h.order,
-        )  # fmt: skip
+        return [
+            HeadParameters(
+                array(h.linear.weight), array(h.linear.bias), h.inv_t_mean.item(), h.inv_t_std.item(),
+                array(h.chi_mean), array(h.chi_std), h.order,
+            )  # fmt: skip
+            for h in (member.head for member in self.net.members)
+        ]
 
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         arrays = [self.torch.from_numpy(a) for a in collate_graphs(graphs)]
@@ -145,9 +187,10 @@ class _TorchBackend:
 
 
 class Predictor:
-    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures.
+    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with
+    the standard deviation over the ensemble's members (NaN for a single model).
 
-    >>> predictor = Predictor.from_file("export/gnnchi.onnx")   # or a .ckpt checkpoint
+    >>> predictor = Predictor.from_file("export/gnnchi.onnx")   # or .ckpt files, or an ensemble.json
     >>> predictor.predict(["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [298.15])
     """
 
@@ -156,20 +199,32 @@ class Predictor:
         self.temperature_range_K = temperature_range_K
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs) -> Predictor:
-        """A checkpoint (``.ckpt``, needs torch) or an exported ONNX model (``.onnx``, torch-free)."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"model file {str(path)!r} does not exist")
-        backend = _OnnxBackend(path) if path.suffix == ".onnx" else _TorchBackend(path)
-        return cls(backend, **kwargs)
+    def from_file(cls, path, **kwargs) -> Predictor:
+        """An exported ONNX model (``.onnx``, torch-free), or checkpoints (``.ckpt``, needs torch):
+        one path, an ``ensemble.json`` manifest, or a list of them (an ensemble)."""
+        paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+        if not paths:
+            raise ModelFileError("no model file given")
+        for p in paths:
+            if not p.is_file():
+                raise ModelFileError(f"model file {str(p)!r} does not exist")
+        if any(p.suffix == ".onnx" for p in paths):
+            if len(paths) > 1:
+                raise ModelFileError("give one exported .onnx model (export an ensemble as one model)")
+            return cls(_OnnxBackend(paths[0]), **kwargs)
+        return cls(_TorchBackend(paths), **kwargs)
 
     @property
     def latent_dim(self) -> int:
+        """k of each member."""
         return int(self.backend.metadata["latent_dim"])
 
+    @property
+    def num_members(self) -> int:
+        return int(self.backend.metadata["ensemble_members"])
+
     def encode(self, smiles: list[str], kind: str) -> tuple[np.ndarray, list[str]]:
-        """[len(smiles), 2k] encodings (NaN rows where a SMILES fails) and one error text per SMILES ("" if fine)."""
+        """[len(smiles), n * 2k] encodings (NaN rows where a SMILES fails) and one error text per SMILES ("" if fine)."""
         unique = list(dict.fromkeys(smiles))
         graphs, errors = {}, {}
         for s in unique:
@@ -183,18 +238,19 @@ class Predictor:
             chunk = good[start : start + MOLECULES_PER_CALL]
             for s, row in zip(chunk, self.backend.encode(kind, [graphs[s] for s in chunk])):
                 latent[s] = row
-        out = np.full((len(smiles), 2 * self.latent_dim), np.nan, np.float32)
+        out = np.full((len(smiles), 2 * self.latent_dim * self.num_members), np.nan, np.float32)
         for i, s in enumerate(smiles):
             if s in latent:
                 out[i] = latent[s]
         return out, [errors.get(s, "") for s in smiles]
 
-    def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
+    def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K) -> Grid:
         """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
-        return screen_grid(self.backend.head(), polymer_latent, solvent_latent, temperatures_K)
+        return screen_grid(self.backend.heads(), polymer_latent, solvent_latent, temperatures_K)
 
     def predict(self, polymers: list[str], solvents: list[str], temperatures_K) -> pd.DataFrame:
-        """One row per input pair, in order: chi_exp, chi_cosmo, p_soluble and ``error`` ("" when fine)."""
+        """One row per input pair, in order: chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std,
+        p_soluble, p_soluble_std and ``error`` ("" when fine)."""
         temperatures = np.asarray(temperatures_K, dtype=np.float64)
         polymer_latent, polymer_errors = self.encode(list(polymers), "polymer")
         solvent_latent, solvent_errors = self.encode(list(solvents), "solvent")
@@ -220,8 +276,12 @@ class Predictor:
 
 
 def _prediction_columns(out: np.ndarray) -> np.ndarray:
-    """Model outputs [P, 1 + C] (logit, chi per task) -> [P, C + 1] (chi per task, P(soluble))."""
-    return np.column_stack([out[:, 1:], sigmoid(out[:, 0])])
+    """Member outputs [P, n, 1 + C] (logit, chi per task) -> [P, 2 (C + 1)]: the mean and the
+    standard deviation over members of each chi task and of P(soluble), in ``PREDICTION_COLUMNS`` order."""
+    values = np.concatenate([out[:, :, 1:], sigmoid(out[:, :, :1])], axis=2)  # [P, n, C + 1]
+    mean = values.mean(axis=1)
+    std = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.full_like(mean, np.nan)
+    return np.stack([mean, std], axis=2).reshape(len(out), -1)
 
 
 def sigmoid(logit: np.ndarray) -> np.ndarray:

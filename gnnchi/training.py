@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from lightning.pytorch import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import MLFlowLogger
 
 from gnnchi.data import ChiDataModule
+from gnnchi.errors import GnnChiError
 from gnnchi.models import ChiModule
+from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.module import read_checkpoint
 
 TRAINER_DEFAULTS = {
@@ -36,7 +39,8 @@ class ConfigToRunCallback(SaveConfigCallback):
 
 
 class GnnChiCLI(LightningCLI):
-    """LightningCLI with a ``checkpoint`` section (best and last) and a test of the best model after ``fit``."""
+    """LightningCLI with a ``checkpoint`` section (best and last), a test of the best model after
+    ``fit``, and ensembles: ``ensemble_members: n`` makes ``fit`` train n models."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -44,6 +48,13 @@ class GnnChiCLI(LightningCLI):
             type=int,
             default=1,
             help="intra-op CPU threads; molecule graphs are small, and 1 thread measured 3x faster than 2 here",
+        )
+        parser.add_argument(
+            "--ensemble_members",
+            type=int,
+            default=1,
+            help="fit trains this many models on the same split (seeds seed_everything + i, folders "
+            "<checkpoint.dirpath>/member_i) and writes <checkpoint.dirpath>/ensemble.json",
         )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
@@ -67,6 +78,41 @@ class GnnChiCLI(LightningCLI):
         if path and path not in ("last", "best", "hpc", "registry"):
             read_checkpoint(path)
         super()._parse_ckpt_path()
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        members = self.config[subcommand].get("ensemble_members", 1) if subcommand == "fit" else 1
+        if members < 1:
+            raise GnnChiError(f"ensemble_members must be at least 1, got {members}")
+        if members == 1:
+            return super()._run_subcommand(subcommand)
+        self._fit_ensemble(members)
+
+    def _fit_ensemble(self, members: int) -> None:
+        """Train member i with seed ``seed_everything + i`` into ``<dirpath>/member_i``; same data split for all."""
+        base = self.config.fit
+        if base.get("ckpt_path"):
+            raise GnnChiError("resume an ensemble member by member: set ensemble_members: 1 and its checkpoint.dirpath")
+        root = Path(base.checkpoint.dirpath or "checkpoints")
+        seed = int(base.seed_everything) if base.seed_everything is not False else 0
+        datamodule, best = None, []
+        for i in range(members):
+            member = base.clone()
+            member.seed_everything = seed + i
+            member.checkpoint.dirpath = str(root / f"member_{i}")
+            logger = member.trainer.get("logger")
+            if hasattr(logger, "init_args") and "run_name" in logger.init_args:
+                logger.init_args.run_name = f"{logger.init_args.run_name or 'gnnchi'}-member{i}"
+            self.config.fit = member
+            seed_everything(seed + i, workers=True)
+            self.instantiate_classes()
+            if datamodule is not None:  # featurize and split the data once
+                self.datamodule = datamodule
+            super()._run_subcommand("fit")
+            datamodule = self.datamodule
+            best.append(self.trainer.checkpoint_callback.best_model_path or self.trainer.checkpoint_callback.last_model_path)
+        self.config.fit = base
+        manifest = write_manifest(root / MANIFEST_NAME, best)
+        print(f"ensemble of {members} models: {manifest}")
 
     def after_fit(self) -> None:
         if self.trainer.fast_dev_run:

@@ -54,15 +54,19 @@ class PairBatch(NamedTuple):
 
 
 class PairDataset(Dataset):
-    """Rows of :class:`PairRecords` (by index); the collate function builds :class:`PairBatch`."""
+    """Rows of :class:`PairRecords` (by index); the collate function builds :class:`PairBatch`.
 
-    def __init__(self, records: PairRecords, rows: np.ndarray):
+    ``tasks``: the tasks whose targets are kept (others become NaN, i.e. masked); default all.
+    """
+
+    def __init__(self, records: PairRecords, rows: np.ndarray, tasks: tuple[str, ...] = TASKS):
         self.records, self.rows = records, np.asarray(rows)
         table = records.table.iloc[self.rows]
         self.polymer_idx = table["polymer_idx"].to_numpy()
         self.solvent_idx = table["solvent_idx"].to_numpy()
         self.temperature = table["temperature_K"].to_numpy(np.float32)
-        self.targets = records.targets()[self.rows]
+        self.targets = records.targets()[self.rows].copy()
+        self.targets[:, [j for j, task in enumerate(TASKS) if task not in tasks]] = np.nan
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -95,6 +99,8 @@ class ChiDataModule(L.LightningDataModule):
         skipped_rows_file: where skipped rows go.
         temperature_range_K: plausible temperatures; rows outside are bad rows.
         max_heavy_atoms: largest molecule (heavy atoms of a solvent or of a repeat unit).
+        tasks: train and evaluate on these tasks only (default all three); the split is made on
+            all rows first, so the folds are the same as with every task.
     """
 
     def __init__(
@@ -111,8 +117,12 @@ class ChiDataModule(L.LightningDataModule):
         skipped_rows_file: str = "skipped_rows.csv",
         temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+        tasks: list[str] | None = None,
     ):
         super().__init__()
+        unknown = set(tasks or []) - set(TASKS)
+        if unknown or tasks == []:
+            raise ValueError(f"data.tasks must name some of {list(TASKS)}; got {tasks}")
         self.save_hyperparameters()
         self.records: PairRecords | None = None
         self.indices: dict[str, np.ndarray] = {}
@@ -156,27 +166,34 @@ class ChiDataModule(L.LightningDataModule):
         records = self.prepare_records()
         if not self.indices:
             hp = self.hparams
-            self.indices = split_indices(records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed)
+            indices = split_indices(records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed)
+            has_task = records.table[list(self.tasks)].notna().any(axis=1).to_numpy()
+            self.indices = {part: rows[has_task[rows]] for part, rows in indices.items()}
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(t for t in TASKS if t in (self.hparams.tasks or TASKS))
 
     def summary(self) -> dict[str, float]:
         """Row counts per part and task (``data/rows_train_chi_exp``, ...) and the skipped rows."""
         counts = {"data/skipped_rows": float(self.num_skipped_rows)}
         for part, rows in self.indices.items():
-            present = self.records.table.iloc[rows][list(TASKS)].notna().sum()
-            counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in TASKS})
+            present = self.records.table.iloc[rows][list(self.tasks)].notna().sum()
+            counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in self.tasks})
         return counts
 
     def dataset(self, part: str) -> PairDataset:
-        return PairDataset(self.records, self.indices[part])
+        return PairDataset(self.records, self.indices[part], self.tasks)
 
     def train_statistics(self) -> dict[str, list[float] | float]:
         """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""
         table = self.records.table.iloc[self.indices["train"]]
-        has_chi = table[list(CHI_TASKS)].notna().any(axis=1)
+        chi_tasks = [t for t in CHI_TASKS if t in self.tasks]
+        has_chi = table[chi_tasks].notna().any(axis=1)
         inv_t = 1.0 / table.loc[has_chi, "temperature_K"].to_numpy()
         chi_mean, chi_std = [], []
         for task in CHI_TASKS:
-            values = table[task].dropna().to_numpy()
+            values = table[task].dropna().to_numpy() if task in self.tasks else np.array([])
             chi_mean.append(float(values.mean()) if len(values) else 0.0)
             chi_std.append(float(values.std()) if len(values) > 1 and values.std() > 0 else 1.0)
         return {

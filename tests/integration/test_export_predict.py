@@ -48,7 +48,8 @@ def test_export_writes_single_files_with_metadata(exported):
     for part, path in paths.items():
         meta = model_metadata(path)
         assert meta["gnnchi_part"] == part and meta["featurizer_version"] == "1"
-        assert meta["tasks"] == '["soluble", "chi_exp", "chi_cosmo"]' and meta["temperature_order"] == "2"
+        assert meta["tasks"] == '["soluble", "chi_exp", "chi_cosmo"]' and meta["temperature_order"] == "[2]"
+        assert meta["ensemble_members"] == "1"
         assert "inv_t_mean" in meta["temperature_scaling"]
     assert not list(paths["pair_model"].parent.glob("*.data"))  # no external data
 
@@ -82,7 +83,9 @@ def test_predict_command_keeps_every_row_in_order(exported, tmp_path):
     assert status.value.code == 1  # some rows failed
     result = pd.read_csv(out, dtype={"temperature_C": str}, keep_default_na=False)
     assert result["id"].tolist() == PAIRS["id"].tolist()
-    assert list(result.columns) == [*PAIRS.columns, "chi_exp", "chi_cosmo", "p_soluble", "error"]
+    predicted = ["chi_exp", "chi_exp_std", "chi_cosmo", "chi_cosmo_std", "p_soluble", "p_soluble_std"]
+    assert list(result.columns) == [*PAIRS.columns, *predicted, "error"]
+    assert (result["chi_exp_std"] == "").all()  # one model: no spread to report (read with keep_default_na=False)
     assert {i for i, e in enumerate(result["error"]) if e} == BAD_ROWS
     good = PAIRS.drop(index=sorted(BAD_ROWS))
     good.to_csv(tmp_path / "good.csv", index=False)
@@ -147,7 +150,7 @@ def test_grid_screening_equals_pairwise_predictions(exported, backend):
     temps = np.array([260.0, 300.0, 420.0], np.float32)
     polymer_latent, _ = predictor.encode(polymers, "polymer")
     solvent_latent, _ = predictor.encode(solvents, "solvent")
-    chi, p_soluble = predictor.grid(polymer_latent, solvent_latent, temps)
+    chi, p_soluble, _, _ = predictor.grid(polymer_latent, solvent_latent, temps)
     assert chi.shape == (2, 3, 4, 3) and p_soluble.shape == (3, 4)
     grid = [(i, j, t) for i in range(3) for j in range(4) for t in range(3)]
     direct = predictor.predict([polymers[i] for i, _, _ in grid], [solvents[j] for _, j, _ in grid],
@@ -170,3 +173,59 @@ def test_screen_one_solvent_against_many_polymers(exported, tmp_path):
     direct = Predictor.from_file(checkpoint).predict(good["polymer"].tolist(), ["Cc1ccccc1"] * 3, [300.0] * 3)
     np.testing.assert_allclose(good["chi_exp"], direct["chi_exp"], atol=1e-4)
     assert ranked["polymer"].iloc[-1] == "CC" and "exactly two" in ranked["error"].iloc[-1]
+
+
+def tiny_checkpoint(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    module = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()}, path)
+    return path
+
+
+def test_ensemble_mean_and_std_over_members_in_torch_onnx_and_grid(tmp_path):
+    from gnnchi.models.ensemble import write_manifest
+
+    members = [tiny_checkpoint(tmp_path / f"m{i}.ckpt", seed=i) for i in range(3)]
+    manifest = write_manifest(tmp_path / "ensemble.json", members)
+    paths = export_checkpoint([manifest], tmp_path / "ens.onnx")
+    assert model_metadata(paths["pair_head"])["ensemble_members"] == "3"
+    polymers, solvents, temps = ["*CC(*)c1ccccc1", "*CCO*", "*C*"], ["Cc1ccccc1", "O", "C"], [280.0, 330.0, 400.0]
+    singles = [Predictor.from_file(m).predict(polymers, solvents, temps) for m in members]
+    for model in (manifest, members, paths["pair_model"]):
+        out = Predictor.from_file(model).predict(polymers, solvents, temps)
+        for column in ("chi_exp", "chi_cosmo", "p_soluble"):
+            stacked = np.stack([s[column].to_numpy() for s in singles])  # [members, pairs]
+            np.testing.assert_allclose(out[column], stacked.mean(0), atol=1e-5)
+            np.testing.assert_allclose(out[f"{column}_std"], stacked.std(0, ddof=1), atol=1e-5)
+            assert (out[f"{column}_std"] > 0).all()
+    predictor = Predictor.from_file(paths["pair_model"])
+    grid = predictor.grid(predictor.encode(polymers, "polymer")[0], predictor.encode(solvents, "solvent")[0], temps)
+    out = predictor.predict(polymers, solvents, temps)
+    np.testing.assert_allclose([grid.chi[0, i, i, i] for i in range(3)], out["chi_exp"], atol=1e-4)
+    np.testing.assert_allclose([grid.chi_std[0, i, i, i] for i in range(3)], out["chi_exp_std"], atol=1e-4)
+    np.testing.assert_allclose([grid.p_soluble_std[i, i] for i in range(3)], out["p_soluble_std"], atol=1e-5)
+
+
+def test_bad_ensemble_manifests_and_old_exports_give_one_clear_line(exported, tmp_path, capsys):
+    from gnnchi.errors import ModelFileError
+
+    bad = tmp_path / "ensemble.json"
+    for text in ("{not json", '{"members": []}', '{"gnnchi_ensemble": 1, "members": [3]}', "[]"):
+        bad.write_text(text)
+        with pytest.raises(ModelFileError, match="not a gnnchi ensemble manifest"):
+            Predictor.from_file(bad)
+    bad.write_text('{"gnnchi_ensemble": 1, "members": ["gone.ckpt"]}')
+    with pytest.raises(SystemExit) as status:
+        main(["predict", "--model", str(bad), "--input", str(exported[2]), "--output", str(tmp_path / "o.csv")])
+    assert status.value.code == 2 and "gone.ckpt" in capsys.readouterr().err
+    import onnx
+
+    _, paths, _ = exported
+    for part, path in paths.items():  # an export of another format version
+        model = onnx.load(str(path))
+        for prop in model.metadata_props:
+            if prop.key == "export_format":
+                prop.value = "1"
+        onnx.save(model, str(tmp_path / path.name))
+    with pytest.raises(ModelFileError, match="export the model again"):
+        Predictor.from_file(tmp_path / paths["pair_model"].name)

@@ -54,3 +54,18 @@ def test_skip_bad_rows_writes_them_to_a_file(tmp_path):
     assert dm.num_skipped_rows == 2 and dm.summary()["data/skipped_rows"] == 2
     assert len(dm.records.table) == len(GOOD)
     assert "row,column,value,reason" in skipped.read_text() and "C1CC" in skipped.read_text()
+
+
+def test_task_subset_keeps_the_folds_and_masks_the_other_tasks(tmp_path):
+    path = write_csv(tmp_path / "pairs.csv", GOOD)
+    full = ChiDataModule(data=path, split="pair", num_folds=3, val_fraction=0.0)
+    only = ChiDataModule(data=path, split="pair", num_folds=3, val_fraction=0.0, tasks=["chi_cosmo"])
+    full.setup("fit"), only.setup("fit")
+    cosmo = full.records.table["chi_cosmo"].notna().to_numpy()
+    for part in ("train", "test"):
+        np.testing.assert_array_equal(only.indices[part], full.indices[part][cosmo[full.indices[part]]])
+    targets = only.dataset("train").targets
+    assert np.isnan(targets[:, :2]).all() and not np.isnan(targets[:, 2]).any()
+    assert only.train_statistics()["chi_mean"][0] == 0.0  # chi_exp is not trained on
+    with pytest.raises(ValueError, match="data.tasks"):
+        ChiDataModule(data=path, tasks=["chi"])

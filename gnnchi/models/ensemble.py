@@ -1,0 +1,107 @@
+"""EnsembleNet: n trained ChiNets as one module (the export target of an ensemble).
+
+Encodings of the members are concatenated, so a molecule is still encoded once per call,
+and pair outputs are stacked per member: the spread over members is the uncertainty.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from gnnchi.errors import ModelFileError
+from gnnchi.models.chinet import ChiNet
+
+
+class EnsembleNet(nn.Module):
+    """n ChiNets with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks]."""
+
+    def __init__(self, members: list[ChiNet]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        sizes = {m.latent_dim for m in members}
+        if len(sizes) != 1:
+            raise ModelFileError(f"ensemble members must share latent_dim; got {sorted(sizes)}")
+        self.members = nn.ModuleList(members)
+        self.latent_dim = members[0].latent_dim
+
+    @property
+    def num_members(self) -> int:
+        return len(self.members)
+
+    def encode_polymers(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+        """[num_graphs, n * 2k]: member m's encoding in columns m * 2k .. (m + 1) * 2k."""
+        return torch.cat([m.encode_polymers(x, edge_index, edge_attr, batch, num_graphs) for m in self.members], dim=1)
+
+    def encode_solvents(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+        """[num_graphs, n * 2k], laid out like :meth:`encode_polymers`."""
+        return torch.cat([m.encode_solvents(x, edge_index, edge_attr, batch, num_graphs) for m in self.members], dim=1)
+
+    def pair_head(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
+        """[P, n * 2k], [P, n * 2k], [P] -> [P, n, 1 + num_chi_tasks]."""
+        width = 2 * self.latent_dim
+        outputs = [
+            m.pair_head(polymer_latent[:, i * width : (i + 1) * width], solvent_latent[:, i * width : (i + 1) * width], temperature_K)
+            for i, m in enumerate(self.members)
+        ]
+        return torch.stack(outputs, dim=1)
+
+    def forward(
+        self,
+        polymer_x: Tensor,
+        polymer_edge_index: Tensor,
+        polymer_edge_attr: Tensor,
+        polymer_batch: Tensor,
+        solvent_x: Tensor,
+        solvent_edge_index: Tensor,
+        solvent_edge_attr: Tensor,
+        solvent_batch: Tensor,
+        temperature_K: Tensor,
+    ) -> Tensor:
+        """The inputs of :class:`ChiNet` -> [P, n, 1 + num_chi_tasks]."""
+        num_pairs = temperature_K.shape[0]
+        polymer = self.encode_polymers(polymer_x, polymer_edge_index, polymer_edge_attr, polymer_batch, num_pairs)
+        solvent = self.encode_solvents(solvent_x, solvent_edge_index, solvent_edge_attr, solvent_batch, num_pairs)
+        return self.pair_head(polymer, solvent, temperature_K)
+
+
+MANIFEST_NAME = "ensemble.json"
+
+
+def write_manifest(path: str | Path, checkpoints: list[str | Path]) -> Path:
+    """``ensemble.json``: the member checkpoints, relative to the manifest's folder."""
+    path = Path(path)
+    members = [str(Path(c).resolve().relative_to(path.parent.resolve())) for c in checkpoints]
+    path.write_text(json.dumps({"gnnchi_ensemble": 1, "members": members}, indent=1) + "\n")
+    return path
+
+
+def member_checkpoints(paths: list[str | Path]) -> list[Path]:
+    """Checkpoint files of the given ``.ckpt`` files and ``ensemble.json`` manifests, in order."""
+    found = []
+    for path in map(Path, paths):
+        if path.suffix != ".json":
+            found.append(path)
+            continue
+        if not path.is_file():
+            raise ModelFileError(f"ensemble manifest {str(path)!r} does not exist")
+        try:
+            manifest = json.loads(path.read_text())
+            members = manifest["members"] if manifest.get("gnnchi_ensemble") == 1 else None
+        except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
+            members = None
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+            raise ModelFileError(f"{path} is not a gnnchi ensemble manifest (expected {{'gnnchi_ensemble': 1, 'members': [...]}})")
+        found.extend(path.parent / m for m in members)
+    return found
+
+
+def load_ensemble(paths: list[str | Path]) -> EnsembleNet:
+    """An eval-mode EnsembleNet from checkpoints and/or manifests (weights only, no pickled objects)."""
+    from gnnchi.models.module import load_checkpoint
+
+    return EnsembleNet([load_checkpoint(p).net for p in member_checkpoints(paths)]).eval()
