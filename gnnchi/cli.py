@@ -1,8 +1,8 @@
 """Command line: ``python -m gnnchi <verb> ...``.
 
 Training verbs (``fit``, ``validate``, ``test``) go through LightningCLI (see
-:mod:`gnnchi.training`); ``export``, ``predict`` and ``screen`` are gnnchi's own and do not
-import Lightning.
+:mod:`gnnchi.training`); ``export``, ``predict``, ``screen`` and ``evaluate`` are gnnchi's own
+(the first three do not import Lightning).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 from gnnchi.errors import GnnChiError
 
-OWN_VERBS = ("export", "predict", "screen")
+OWN_VERBS = ("export", "predict", "screen", "evaluate")
 
 
 def main(args: list[str] | None = None):

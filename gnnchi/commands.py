@@ -1,4 +1,4 @@
-"""gnnchi's own verbs: ``export``, ``predict`` and ``screen``."""
+"""gnnchi's own verbs: ``export``, ``predict``, ``screen`` and ``evaluate``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 
 from gnnchi.data.records import CHI_TASKS, read_csv_table, temperature_column, to_kelvin
 from gnnchi.errors import DataValidationError
+from gnnchi.evaluation import BASELINES, PROTOCOLS
 from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
 
 ROWS_PER_CHUNK = 20_000
@@ -44,6 +45,21 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--output", required=True)
     screen.add_argument("--rank_by", choices=["chi_exp", "p_soluble"], default="chi_exp",
                         help="chi_exp ascending (most miscible first) or p_soluble descending")  # fmt: skip
+
+    evaluate = verbs.add_parser(
+        "evaluate", help="every fold of a protocol, gnnchi and baselines side by side",
+        epilog="Other --section.key value arguments go to the training config, as for fit (e.g. --trainer.max_epochs 30).",
+    )  # fmt: skip
+    evaluate.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
+    evaluate.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
+    evaluate.add_argument("--output", required=True, help="folder for metrics.json, report.md, predictions.csv, plots")
+    evaluate.add_argument("--members", type=int, help="ensemble size (default: the config's ensemble_members)")
+    evaluate.add_argument("--folds", type=int, nargs="+", help="a subset of the 5 folds (default all)")
+    evaluate.add_argument("--baselines", nargs="*", choices=list(BASELINES),
+                          help=f"default: all but chemprop ({', '.join(BASELINES[:-1])})")  # fmt: skip
+    evaluate.add_argument("--models_dir", help="where trained models are kept and reused (default <output>/models)")
+    evaluate.add_argument("--chemprop_venv", help="virtualenv for the chemprop baseline (created on first use)")
+    evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
     return parser
 
 
@@ -130,7 +146,18 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
 
 
 def run_command(argv: list[str]) -> int:
-    options = _parser().parse_args(argv)
+    parser = _parser()
+    options, extra = parser.parse_known_args(argv)
+    if extra and options.verb != "evaluate":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if options.verb == "evaluate":
+        from gnnchi.evaluation import evaluate
+
+        config_args = [a for path in options.config for a in ("--config", path)] + extra
+        evaluate(config_args, options.protocol, options.output, members=options.members, folds=options.folds,
+                 baselines=options.baselines, models_dir=options.models_dir, chemprop_venv=options.chemprop_venv,
+                 experiment_name=options.experiment_name)  # fmt: skip
+        return 0
     if options.verb == "export":
         from gnnchi.export import export_checkpoint
 

@@ -46,3 +46,16 @@ class GnnChiMLFlowLogger(MLFlowLogger):
             artifact_location=artifact_location,
             log_model=log_model,
         )
+
+
+def mlflow_client(experiment_name: str, tracking_uri: str | None = None):
+    """An MLflow client on gnnchi's store and the id of ``experiment_name`` (created with the default artifact location)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is not None:
+        return client, experiment.experiment_id
+    location = Path(DEFAULT_ARTIFACTS).resolve().as_uri() if uri.startswith("sqlite:") else None
+    return client, client.create_experiment(experiment_name, artifact_location=location)

@@ -121,8 +121,8 @@ class GnnChiCLI(LightningCLI):
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
 
 
-def run_lightning_cli(args: list[str] | None = None) -> GnnChiCLI:
-    """fit / validate / test through LightningCLI."""
+def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> GnnChiCLI:
+    """fit / validate / test through LightningCLI; ``run=False`` only parses a config (no subcommand) and builds the classes."""
     # Denormal floats (tiny Adam moments) slowed training 14x on CPU; flushing them to zero costs no accuracy.
     torch.set_flush_denormal(True)
     return GnnChiCLI(
@@ -133,4 +133,5 @@ def run_lightning_cli(args: list[str] | None = None) -> GnnChiCLI:
         save_config_callback=ConfigToRunCallback,
         save_config_kwargs={"save_to_log_dir": False},
         auto_configure_optimizers=False,
+        run=run,
     )
