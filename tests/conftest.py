@@ -16,7 +16,7 @@ def bundled_records():
     from gnnchi.data.records import check_pairs, normalize_columns
     from gnnchi.datasets import bundled_pairs
 
-    records, problems = check_pairs(normalize_columns(bundled_pairs(), "bundled"), "bundled")
+    records, problems = check_pairs(normalize_columns(bundled_pairs(), "bundled", lines_given=True), "bundled")
     assert problems == []
     return records
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import lightning as L
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
@@ -18,6 +18,7 @@ from gnnchi.data.records import (
     CHI_TASKS,
     DEFAULT_TEMPERATURE_RANGE_K,
     TASKS,
+    resolve_duplicates,
     PairRecords,
     check_pairs,
     normalize_columns,
@@ -99,6 +100,9 @@ class ChiDataModule(L.LightningDataModule):
         skipped_rows_file: where skipped rows go.
         temperature_range_K: plausible temperatures; rows outside are bad rows.
         max_heavy_atoms: largest molecule (heavy atoms of a solvent or of a repeat unit).
+        duplicates: rows repeating a target of the same task for the same pair and temperature:
+            ``keep`` them all, ``average`` them into one (majority label for ``soluble``), or
+            ``fail``; they are always reported (count and conflicts in the log and MLflow).
         tasks: train and evaluate on these tasks only (default all three); the split is made on
             all rows first, so the folds are the same as with every task.
     """
@@ -117,6 +121,7 @@ class ChiDataModule(L.LightningDataModule):
         skipped_rows_file: str = "skipped_rows.csv",
         temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+        duplicates: Literal["keep", "average", "fail"] = "keep",
         tasks: list[str] | None = None,
     ):
         super().__init__()
@@ -127,6 +132,7 @@ class ChiDataModule(L.LightningDataModule):
         self.records: PairRecords | None = None
         self.indices: dict[str, np.ndarray] = {}
         self.num_skipped_rows = 0
+        self.num_duplicate_rows = self.num_conflicting_groups = 0
 
     def prepare_records(self) -> PairRecords:
         """Load and check the data once (all bad rows reported together)."""
@@ -136,7 +142,7 @@ class ChiDataModule(L.LightningDataModule):
         if hp.data is None:
             from gnnchi.datasets import bundled_pairs
 
-            frame, source = normalize_columns(bundled_pairs(), "bundled data"), "bundled data"
+            frame, source = normalize_columns(bundled_pairs(), "bundled data", lines_given=True), "bundled data"
         else:
             frame, source = read_pairs_csv(hp.data), hp.data
         if "fold" not in frame.columns:
@@ -148,6 +154,16 @@ class ChiDataModule(L.LightningDataModule):
             if not hp.skip_bad_rows:
                 raise DataValidationError(source, problems, "fix these rows, or set data.skip_bad_rows=true to skip them")
             self._write_skipped(problems)
+        table, repeated, conflicts = resolve_duplicates(records.table, hp.duplicates)
+        if repeated:
+            if hp.duplicates == "fail":
+                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
+            log.warning(
+                "%s: %d row(s) repeat a target of the same pair and temperature (%d group(s) conflict); "
+                "data.duplicates=%s. First of them: %s", source, len(repeated), conflicts, hp.duplicates, repeated[0],
+            )  # fmt: skip
+        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
+        records.table = table
         if len(records.table) == 0:
             raise DataValidationError(source, [], "no usable row")
         self.records = records
@@ -176,7 +192,11 @@ class ChiDataModule(L.LightningDataModule):
 
     def summary(self) -> dict[str, float]:
         """Row counts per part and task (``data/rows_train_chi_exp``, ...) and the skipped rows."""
-        counts = {"data/skipped_rows": float(self.num_skipped_rows)}
+        counts = {
+            "data/skipped_rows": float(self.num_skipped_rows),
+            "data/duplicate_rows": float(self.num_duplicate_rows),
+            "data/conflicting_groups": float(self.num_conflicting_groups),
+        }
         for part, rows in self.indices.items():
             present = self.records.table.iloc[rows][list(self.tasks)].notna().sum()
             counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in self.tasks})

@@ -67,9 +67,10 @@ def to_kelvin(values, column: str):
     return values + 273.15 if column == "temperature_C" else values
 
 
-def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = False) -> pd.DataFrame:
     """Return a copy with ``temperature_K`` (converted from °C if needed), every target column
-    (NaN where absent) and ``row`` (the row's line number in the file, header = line 1)."""
+    (NaN where absent) and ``row`` (the row's line number in the file, header = line 1; with
+    ``lines_given`` the frame's own ``row`` column holds them, as in the bundled data)."""
     missing = [c for c in ("polymer", "solvent") if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -80,7 +81,8 @@ def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     temperature = temperature_column(frame, source)
     out = frame.copy()
-    if "row" not in out.columns:
+    if not lines_given:  # a user's own "row" column is kept as "row_input"; "row" is the file line
+        out = out.rename(columns={"row": "row_input"})
         out["row"] = np.arange(len(out)) + 2
     unparsed = [[] for _ in range(len(out))]  # (column, text) of cells that are not numbers
 
@@ -199,3 +201,46 @@ def check_pairs(
         table[name] = values
     table["temperature_K"] = table["temperature_K"].fillna(ROOM_TEMPERATURE_K)
     return PairRecords(table, polymers.graphs, solvents.graphs), problems
+
+
+DUPLICATE_POLICIES = ("keep", "average", "fail")
+
+
+def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[RowProblem], int]:
+    """Rows that repeat a target of the same task for the same pair (canonical keys) and temperature.
+
+    ``keep`` trains on all of them; ``average`` keeps the first row of each group with the mean chi
+    (for ``soluble`` the majority label; a tie drops the label) and drops rows left without a
+    target; ``fail`` leaves the table as is for the caller to stop. Returns the table, one problem
+    per repeated row (naming the first row of its group and any conflict) and the number of
+    groups whose values conflict.
+    """
+    if policy not in DUPLICATE_POLICIES:
+        raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
+    table = table.copy()
+    keys = [table["polymer_key"], table["solvent_key"], table["temperature_K"].round(2)]
+    problems, conflicts = [], 0
+    for task in TASKS:
+        present = table[task].notna()
+        groups = table.loc[present, task].groupby([k[present] for k in keys], sort=False)
+        for _, values in groups:
+            if len(values) < 2:
+                continue
+            conflict = values.max() - values.min() > 1e-9
+            conflicts += int(conflict)
+            first = table.at[values.index[0], "row"]
+            detail = f"; values {sorted(set(values.round(6).tolist()))} conflict" if conflict else ""
+            problems += [
+                RowProblem(int(table.at[i, "row"]), task, f"{values[i]:g}", f"same pair and temperature as row {first}{detail}",
+                           str(table.at[i, "source"]) if "source" in table.columns else "")  # fmt: skip
+                for i in values.index[1:]
+            ]
+            if policy == "average":
+                mean = float(values.mean())
+                if task == CLASS_TASK:
+                    mean = float(round(mean)) if mean != 0.5 else np.nan
+                table.loc[values.index, task] = np.nan
+                table.at[values.index[0], task] = mean
+    if policy == "average":
+        table = table[table[list(TASKS)].notna().any(axis=1)].reset_index(drop=True)
+    return table, problems, conflicts

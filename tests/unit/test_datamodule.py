@@ -69,3 +69,31 @@ def test_task_subset_keeps_the_folds_and_masks_the_other_tasks(tmp_path):
     assert only.train_statistics()["chi_mean"][0] == 0.0  # chi_exp is not trained on
     with pytest.raises(ValueError, match="data.tasks"):
         ChiDataModule(data=path, tasks=["chi"])
+
+
+DUPLICATED = GOOD + [
+    ("c1ccccc1C(*)C*", "Cc1ccccc1", 25, 0.45, "", 1),  # polystyrene written another way: same pair as row 2
+    ("*CC(*)c1ccccc1", "Cc1ccccc1", 25, "", "", 0),  # a conflicting label for the same pair
+]
+
+
+@pytest.mark.parametrize("policy", ["keep", "average", "fail"])
+def test_duplicated_and_conflicting_rows_follow_the_policy(tmp_path, policy, caplog):
+    dm = ChiDataModule(data=write_csv(tmp_path / "pairs.csv", DUPLICATED), split="pair", duplicates=policy)
+    if policy == "fail":
+        with pytest.raises(DataValidationError) as info:
+            dm.setup("fit")
+        assert [(p.row, p.column) for p in info.value.problems] == [(12, "soluble"), (13, "soluble"), (12, "chi_exp")]
+        assert "same pair and temperature as row 2" in str(info.value) and "conflict" in str(info.value)
+        return
+    dm.setup("fit")
+    assert dm.num_duplicate_rows == 3 and dm.num_conflicting_groups == 2 and "conflict" in caplog.text
+    table = dm.records.table
+    first = table.iloc[0]
+    pairs = table[(table["polymer_key"] == first["polymer_key"]) & (table["solvent_key"] == first["solvent_key"])]
+    if policy == "keep":
+        assert len(table) == len(DUPLICATED) and sorted(pairs["chi_exp"].dropna()) == [0.35, 0.45]
+    else:  # one chi (the mean) and the majority label (1, 1, 0 -> 1)
+        assert len(table) == len(GOOD) and pairs["chi_exp"].tolist() == [pytest.approx(0.4)]
+        assert pairs["soluble"].tolist() == [1.0]
+    assert dm.summary()["data/conflicting_groups"] == 2

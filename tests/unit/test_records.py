@@ -112,9 +112,24 @@ def test_bundled_rows_name_their_file(bundled_records):
     from gnnchi.data.records import normalize_columns
     from gnnchi.datasets import bundled_pairs
 
-    frame = normalize_columns(bundled_pairs(), "bundled")
+    frame = normalize_columns(bundled_pairs(), "bundled", lines_given=True)
     cosmo = frame[frame["source"] == "mtl_chiparameter/data_COSMO.csv"]
     assert cosmo["row"].tolist() == list(range(2, len(cosmo) + 2))  # file lines, not the index column
     _, problems = check_pairs(frame.head(3), "bundled", temperature_range_K=(400.0, 700.0))
     assert problems and all(p.source == "mtl_chiparameter/data_Chi.csv" for p in problems)
     assert str(problems[0]).startswith("mtl_chiparameter/data_Chi.csv row 2")
+
+
+def test_a_user_row_column_is_kept_and_does_not_replace_line_numbers(tmp_path):
+    frame = read_pairs_csv(write(tmp_path, "row,polymer,solvent,temperature_K,chi_exp\nA7,*CC*,CCCCCC,300,0.4\nB2,CC,C,300,0.4\n"))
+    assert frame["row"].tolist() == [2, 3] and frame["row_input"].tolist() == ["A7", "B2"]
+    _, problems = check_pairs(frame, "t")
+    assert [p.row for p in problems] == [3]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "polymer,solvent,temperature_K,chi_exp\n"])
+def test_empty_files_give_a_clear_error_when_training(tmp_path, text):
+    from gnnchi.data import ChiDataModule
+
+    with pytest.raises(DataValidationError, match="cannot read it as CSV|no usable row"):
+        ChiDataModule(data=str(write(tmp_path, text))).setup("fit")
