@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.records import CHI_TASKS, read_csv_table, temperature_column, to_kelvin
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
+from gnnchi.data.records import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, read_csv_table, temperature_column, to_kelvin
 from gnnchi.errors import DataValidationError
 from gnnchi.evaluation import BASELINES, PROTOCOLS
 from gnnchi.predictor import PREDICTION_COLUMNS, Predictor
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--output", required=True)
     screen.add_argument("--rank_by", choices=["chi_exp", "p_soluble"], default="chi_exp",
                         help="chi_exp ascending (most miscible first) or p_soluble descending")  # fmt: skip
+    for verb in (predict, screen):
+        verb.add_argument("--max_heavy_atoms", type=int, default=DEFAULT_MAX_HEAVY_ATOMS,
+                          help="larger molecules (heavy atoms of a solvent or repeat unit) are errors")  # fmt: skip
+        verb.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
+                          metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
 
     evaluate = verbs.add_parser(
         "evaluate", help="every fold of a protocol, gnnchi and baselines side by side",
@@ -93,14 +99,15 @@ def predict_file(predictor: Predictor, source: str, output: str) -> int:
         for i in tqdm(chunks, desc="predict", unit="chunk", disable=len(chunks) < 2)
     ]
     predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(
-        columns=[*PREDICTION_COLUMNS, "error"]
+        columns=[*PREDICTION_COLUMNS, "error", "warning"]
     )
     clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}
     out = pd.concat([frame.rename(columns=clashes).reset_index(drop=True), predictions], axis=1)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(output, index=False)
-    failed = int((predictions["error"] != "").sum())
-    print(f"wrote {len(out)} rows to {output}" + (f"; {failed} row(s) failed, see the error column" if failed else ""))
+    failed, warned = int((predictions["error"] != "").sum()), int((predictions["warning"] != "").sum())
+    print(f"wrote {len(out)} rows to {output}" + (f"; {failed} row(s) failed, see the error column" if failed else "")
+          + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column" if warned else ""))  # fmt: skip
     return failed
 
 
@@ -134,6 +141,11 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
     good["p_soluble"] = np.repeat(p, n_t)
     good["p_soluble_std"] = np.repeat(p_std, n_t)
     good["error"] = ""
+    notes = predictor.vocabulary_warnings
+    good["warning"] = [
+        "; ".join(f"{k}: {w}" for k, smi in ((fixed_kind, fixed), (candidates_kind, c)) if (w := notes.get((k, smi))))
+        for c in good[candidates_kind]
+    ]
     ascending = options.rank_by == "chi_exp"
     good = good.sort_values(options.rank_by, ascending=ascending, kind="stable").reset_index(drop=True)
     good.insert(0, "rank", np.arange(1, len(good) + 1))
@@ -163,7 +175,9 @@ def run_command(argv: list[str]) -> int:
 
         export_checkpoint(options.ckpt, options.output, options.tolerance)
         return 0
-    predictor = Predictor.from_file(options.model)
+    predictor = Predictor.from_file(
+        options.model, temperature_range_K=options.temperature_range_K, max_heavy_atoms=options.max_heavy_atoms
+    )
     if options.verb == "predict":
         return 1 if predict_file(predictor, options.input, options.output) else 0
     ranked = screen(predictor, options)

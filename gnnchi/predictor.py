@@ -14,10 +14,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from gnnchi.chem import make_mol
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol
 from gnnchi.data.records import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K
 from gnnchi.errors import GnnChiError, ModelFileError
 from gnnchi.featurizers import FEATURIZER_VERSION, MolGraph, collate_graphs, featurize
+from gnnchi.featurizers.atom import vocabulary_warning
 
 PARTS = ("pair_model", "polymer_encoder", "solvent_encoder", "pair_head")
 PREDICTION_COLUMNS = tuple(c for name in (*CHI_TASKS, "p_soluble") for c in (name, f"{name}_std"))
@@ -194,9 +195,16 @@ class Predictor:
     >>> predictor.predict(["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [298.15])
     """
 
-    def __init__(self, backend, temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K):
+    def __init__(
+        self,
+        backend,
+        temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    ):
         self.backend = backend
-        self.temperature_range_K = temperature_range_K
+        self.temperature_range_K = tuple(temperature_range_K)
+        self.max_heavy_atoms = max_heavy_atoms
+        self.vocabulary_warnings: dict[tuple[str, str], str] = {}  # (kind, SMILES) -> what is unknown
 
     @classmethod
     def from_file(cls, path, **kwargs) -> Predictor:
@@ -229,7 +237,11 @@ class Predictor:
         graphs, errors = {}, {}
         for s in unique:
             try:
-                graphs[s] = featurize(make_mol(s, kind))
+                mol = make_mol(s, kind, max_heavy_atoms=self.max_heavy_atoms)
+                graphs[s] = featurize(mol)
+                warning = vocabulary_warning(mol)
+                if warning:
+                    self.vocabulary_warnings[(kind, s)] = warning
             except GnnChiError as err:
                 errors[s] = f"{kind}: {getattr(err, 'reason', err)}"
         good = [s for s in unique if s in graphs]
@@ -250,7 +262,8 @@ class Predictor:
 
     def predict(self, polymers: list[str], solvents: list[str], temperatures_K) -> pd.DataFrame:
         """One row per input pair, in order: chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std,
-        p_soluble, p_soluble_std and ``error`` ("" when fine)."""
+        p_soluble, p_soluble_std, ``error`` ("" when fine; then no prediction) and ``warning``
+        ("" when fine; a prediction made with atoms outside the featurizer's vocabulary)."""
         temperatures = np.asarray(temperatures_K, dtype=np.float64)
         polymer_latent, polymer_errors = self.encode(list(polymers), "polymer")
         solvent_latent, solvent_errors = self.encode(list(solvents), "solvent")
@@ -272,6 +285,11 @@ class Predictor:
             values[ok] = _prediction_columns(out)
         frame = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
         frame["error"] = errors
+        frame["warning"] = [
+            "; ".join(f"{kind}: {w}" for kind, s in (("polymer", p), ("solvent", q)) if (w := self.vocabulary_warnings.get((kind, s))))
+            if ok_row else ""
+            for p, q, ok_row in zip(polymers, solvents, ok)
+        ]
         return frame
 
 

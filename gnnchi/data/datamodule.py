@@ -154,6 +154,8 @@ class ChiDataModule(L.LightningDataModule):
             if not hp.skip_bad_rows:
                 raise DataValidationError(source, problems, "fix these rows, or set data.skip_bad_rows=true to skip them")
             self._write_skipped(problems)
+        for smiles, warning in list(records.vocabulary_warnings.items())[:20]:
+            log.warning("%s: %s is %s", source, smiles, warning)
         table, repeated, conflicts = resolve_duplicates(records.table, hp.duplicates)
         if repeated:
             if hp.duplicates == "fail":

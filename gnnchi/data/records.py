@@ -9,7 +9,7 @@ A pair table has one row per (polymer, solvent, temperature) observation with co
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, canonical_key, make_mol
 from gnnchi.errors import DataValidationError, InvalidSmilesError, RowProblem
 from gnnchi.featurizers import MolGraph, featurize
+from gnnchi.featurizers.atom import vocabulary_warning
 
 CLASS_TASK = "soluble"
 CHI_TASKS = ("chi_exp", "chi_cosmo")
@@ -117,6 +118,7 @@ class PairRecords:
     table: pd.DataFrame
     polymers: list[MolGraph]
     solvents: list[MolGraph]
+    vocabulary_warnings: dict[str, str] = field(default_factory=dict)  # SMILES -> what is unknown
 
     def targets(self) -> np.ndarray:
         """[num_rows, len(TASKS)] float32, NaN where missing."""
@@ -130,12 +132,16 @@ class _MoleculeCache:
         self.kind, self.max_heavy_atoms = kind, max_heavy_atoms
         self.index: dict[str, tuple[int, str]] = {}
         self.graphs: list[MolGraph] = []
+        self.warnings: dict[str, str] = {}
 
     def get(self, smiles: str, row: int) -> tuple[int, str]:
         if smiles not in self.index:
             mol = make_mol(smiles, self.kind, row, self.max_heavy_atoms)  # raises with the first row it meets
             self.index[smiles] = (len(self.graphs), canonical_key(mol, self.kind))
             self.graphs.append(featurize(mol))
+            warning = vocabulary_warning(mol)
+            if warning:
+                self.warnings[smiles] = warning
         return self.index[smiles]
 
 
@@ -200,7 +206,9 @@ def check_pairs(
     for name, values in fields.items():
         table[name] = values
     table["temperature_K"] = table["temperature_K"].fillna(ROOM_TEMPERATURE_K)
-    return PairRecords(table, polymers.graphs, solvents.graphs), problems
+    used = set(table["polymer"].str.strip()) | set(table["solvent"].str.strip())
+    warnings = {s: w for cache in (polymers, solvents) for s, w in cache.warnings.items() if s in used}
+    return PairRecords(table, polymers.graphs, solvents.graphs, warnings), problems
 
 
 DUPLICATE_POLICIES = ("keep", "average", "fail")

@@ -37,6 +37,12 @@ def unknown_features(atom: Chem.Atom) -> list[str]:
     return [f"{n} {v}" for n, v, c in zip(names, values, _BLOCKS) if v not in c]
 
 
+def vocabulary_warning(mol: Chem.Mol) -> str:
+    """"" or a note naming the atom values that fall into an unknown slot (e.g. ``element U``)."""
+    found = sorted({f for atom in mol.GetAtoms() if atom.GetAtomicNum() > 0 for f in unknown_features(atom)})
+    return f"outside the featurizer's vocabulary, encoded as 'unknown': {', '.join(found)}" if found else ""
+
+
 def atom_values(atom: Chem.Atom) -> tuple:
     return (
         atom.GetSymbol(),

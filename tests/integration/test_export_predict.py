@@ -84,7 +84,7 @@ def test_predict_command_keeps_every_row_in_order(exported, tmp_path):
     result = pd.read_csv(out, dtype={"temperature_C": str}, keep_default_na=False)
     assert result["id"].tolist() == PAIRS["id"].tolist()
     predicted = ["chi_exp", "chi_exp_std", "chi_cosmo", "chi_cosmo_std", "p_soluble", "p_soluble_std"]
-    assert list(result.columns) == [*PAIRS.columns, *predicted, "error"]
+    assert list(result.columns) == [*PAIRS.columns, *predicted, "error", "warning"]
     assert (result["chi_exp_std"] == "").all()  # one model: no spread to report (read with keep_default_na=False)
     assert {i for i, e in enumerate(result["error"]) if e} == BAD_ROWS
     good = PAIRS.drop(index=sorted(BAD_ROWS))

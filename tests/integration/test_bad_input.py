@@ -1,0 +1,190 @@
+"""Bad input through the CLI and the Python API: one clear line, never a traceback, never a lost row."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gnnchi.cli import main
+from gnnchi.commands import predict_file
+from gnnchi.data import ChiDataModule
+from gnnchi.data.records import check_pairs, normalize_columns, read_pairs_csv
+from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
+from gnnchi.export import export_checkpoint
+from gnnchi.models import ChiModule
+from gnnchi.models.module import model_card
+from gnnchi.predictor import Predictor
+
+QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    module = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
+    checkpoint = folder / "tiny.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
+               checkpoint)  # fmt: skip
+    onnx = export_checkpoint(checkpoint, folder / "tiny.onnx")["pair_model"]
+    return checkpoint, onnx, Predictor.from_file(onnx)
+
+
+def run_cli(args, capsys) -> tuple[int, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr().err
+
+
+def test_out_of_vocabulary_atoms_are_predicted_with_a_warning(model, tmp_path, capsys):
+    _, onnx, predictor = model
+    out = predictor.predict(["*CC(*)c1ccccc1", "*CC(*)c1ccccc1"], ["C[Pb](C)(C)C", "Cc1ccccc1"], [300.0, 300.0])
+    assert out["error"].tolist() == ["", ""] and out["chi_exp"].notna().all()
+    assert "element Pb" in out["warning"][0] and out["warning"][1] == ""
+    pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C[Pb](C)(C)C"], "temperature_K": [300]}).to_csv(tmp_path / "p.csv", index=False)
+    assert main(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")]) is None
+    assert "element Pb" in pd.read_csv(tmp_path / "o.csv")["warning"][0]
+
+
+def test_training_data_warns_about_out_of_vocabulary_atoms(tmp_path, caplog):
+    (tmp_path / "d.csv").write_text("polymer,solvent,temperature_K,chi_exp\n*CC*,C[Pb](C)(C)C,300,0.5\n*CC*,CCCC,300,0.4\n")
+    ChiDataModule(data=str(tmp_path / "d.csv"), split="pair", num_folds=2, val_fraction=0).setup("fit")
+    assert "C[Pb](C)(C)C" in caplog.text and "element Pb" in caplog.text
+
+
+def test_size_limit_and_temperature_range_are_predict_options(model, tmp_path):
+    _, onnx, _ = model
+    rows = pd.DataFrame({"polymer": ["*CC*"] * 3, "solvent": ["CCCCCCCC", "CC", "CC"], "temperature_K": [300, 300, 350]})
+    rows.to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv"),
+              "--max_heavy_atoms", "5", "--temperature_range_K", "200", "320"])  # fmt: skip
+    errors = pd.read_csv(tmp_path / "o.csv", keep_default_na=False)["error"].tolist()
+    assert "8 heavy atoms exceed the limit of 5" in errors[0] and errors[1] == "" and "outside 200-320 K" in errors[2]
+    api = Predictor.from_file(onnx, max_heavy_atoms=5, temperature_range_K=(200, 320)).predict(
+        rows["polymer"], rows["solvent"], rows["temperature_K"]
+    )
+    assert api["error"].tolist() == errors
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [("polymer,solvent,temperature_K,temperature_C", "not both"), ("polymer,solvent", "give exactly one of")],
+)
+def test_both_or_neither_temperature_column(model, tmp_path, capsys, header, message):
+    _, onnx, _ = model
+    values = ["*CC*", "CC", "300", "27"][: len(header.split(","))]
+    (tmp_path / "p.csv").write_text(header + "\n" + ",".join(values) + "\n")
+    code, err = run_cli(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")], capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+    if "not both" in message:  # training data: the same rule
+        with pytest.raises(DataValidationError, match=message):
+            read_pairs_csv(tmp_path / "p.csv")
+
+
+def test_truncated_other_version_and_foreign_model_files(model, tmp_path, capsys):
+    checkpoint, onnx, _ = model
+    (tmp_path / "pairs.csv").write_text("polymer,solvent,temperature_K\n*CC*,CC,300\n")
+    truncated_ckpt = tmp_path / "t.ckpt"
+    truncated_ckpt.write_bytes(checkpoint.read_bytes()[:5000])
+    truncated_onnx = tmp_path / "t.onnx"
+    for part in ("polymer_encoder", "solvent_encoder", "pair_head"):
+        data = onnx.with_name(f"tiny.{part}.onnx").read_bytes()
+        (tmp_path / f"t.{part}.onnx").write_bytes(data[: len(data) // 2])
+    truncated_onnx.write_bytes(onnx.read_bytes()[:100])
+    old = tmp_path / "old.ckpt"
+    state = torch.load(checkpoint, weights_only=True)
+    state["gnnchi"]["featurizer_version"] = 0
+    torch.save(state, old)
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+    for path, message in ((truncated_ckpt, "not a readable gnnchi checkpoint"), (truncated_onnx, "not a readable ONNX"),
+                          (old, "featurizer version 0"), (foreign, "not a gnnchi model")):  # fmt: skip
+        for verb in (["predict", "--input", str(tmp_path / "pairs.csv")], ["screen", "--polymer", "*CC*", "--solvents", str(tmp_path / "pairs.csv"), "--temperature_K", "300"]):
+            code, err = run_cli([verb[0], "--model", str(path), *verb[1:], "--output", str(tmp_path / "o.csv")], capsys)
+            assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
+        with pytest.raises(ModelFileError, match=message):
+            Predictor.from_file(path)
+    code, err = run_cli(["export", "--ckpt", str(old), "--output", str(tmp_path / "x.onnx")], capsys)
+    assert code == 2 and "featurizer version 0" in err
+
+
+def test_fit_with_a_bad_config_value_stops_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text("polymer,solvent,temperature_K,chi_exp\n*CC*,CC,300,0.5\n*CC*,XX,300,0.4\nCC,CC,900,0.3\n")
+    code, err = run_cli(["fit", "--config", QUICK, "--data.data", str(tmp_path / "d.csv"), "--trainer.logger", "false"], capsys)
+    assert code == 2 and "row 3" in err and "row 4" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ property-based
+smiles_like = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet="CNOcn()[]=#*12+-.@/\\HClBrS", max_size=25),
+    st.sampled_from(["*CC*", "*CC(*)c1ccccc1", "CCO", "O", "[Na+].[Cl-]", "*C*C*", "C[Pb](C)(C)C", "", " ", "nan"]),
+)
+temperature_like = st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.floats(150, 700, allow_subnormal=False))
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(st.lists(st.tuples(smiles_like, smiles_like, temperature_like), max_size=12))
+def test_predictor_returns_one_row_per_input_whatever_it_gets(model, rows):
+    _, _, predictor = model
+    polymers, solvents, temps = ([r[i] for r in rows] for i in range(3))
+    out = predictor.predict(polymers, solvents, np.asarray(temps, dtype=float))
+    assert len(out) == len(rows)
+    failed = out["error"] != ""
+    assert out.loc[failed, "chi_exp"].isna().all() and out.loc[~failed, "chi_exp"].notna().all()
+
+
+@PROPERTY
+@given(st.binary(max_size=400))
+def test_random_bytes_are_read_or_refused_with_a_typed_error(model, tmp_path_factory, data):
+    _, _, predictor = model
+    folder = tmp_path_factory.mktemp("bytes")
+    path = folder / "in.csv"
+    path.write_bytes(data)
+    for reader in (lambda: read_pairs_csv(path), lambda: predict_file(predictor, str(path), str(folder / "out.csv"))):
+        try:
+            reader()
+        except GnnChiError:
+            pass
+
+
+cell = st.one_of(smiles_like, st.just(""), st.floats(allow_subnormal=False).map(str), st.integers(-1000, 1000).map(str))
+
+
+@PROPERTY
+@given(st.lists(st.tuples(smiles_like, smiles_like, cell, cell, cell), min_size=1, max_size=10))
+def test_random_tables_keep_every_row_in_predict_and_report_every_bad_row_in_training(model, tmp_path_factory, rows):
+    _, _, predictor = model
+    folder = tmp_path_factory.mktemp("tables")
+    frame = pd.DataFrame(rows, columns=["polymer", "solvent", "temperature_C", "chi_exp", "soluble"])
+    frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
+    frame.to_csv(folder / "in.csv", index=False, quoting=csv.QUOTE_ALL)  # a bare \r would be a line break
+    try:
+        predict_file(predictor, str(folder / "in.csv"), str(folder / "out.csv"))
+    except GnnChiError:
+        return  # e.g. a cell that makes the whole file unreadable as CSV: one clear error
+    out = pd.read_csv(folder / "out.csv", dtype=str, keep_default_na=False)
+    assert out["id"].tolist() == frame["id"].tolist()
+    try:
+        table = read_pairs_csv(folder / "in.csv")
+    except GnnChiError:
+        return
+    records, problems = check_pairs(table, "in.csv")
+    assert len(records.table) + len({p.row for p in problems}) == len(frame)  # each row kept or reported
+
+
+def test_normalize_columns_reports_unparsed_numbers_instead_of_dropping_them():
+    frame = normalize_columns(pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "temperature_K": ["3OO"], "chi_exp": ["0.4"]}), "t")
+    _, problems = check_pairs(frame, "t")
+    assert [(p.column, p.reason) for p in problems] == [("temperature_K", "not a number")]
