@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gnnchi.baselines import chemprop_python
+
 
 def best_of(fn, repeats: int = 3) -> float:
     times = []
@@ -109,17 +111,6 @@ print(json.dumps({"per_new_pair_s": predict_alone(), "per_pair_batch_s": min(pre
 """
 
 
-def chemprop_python(venv: Path) -> str:
-    """The python of a virtualenv with chemprop 2.3.1, made on first use: chemprop downgrades
-    rdkit, so it never shares gnnchi's environment; torch 2.13.0 goes first (CPU wheel)."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "chemprop==2.3.1"], check=True)
-    return str(python)
-
-
 def chemprop_seconds(python: str, pairs: pd.DataFrame) -> dict:
     from gnnchi.datasets import load_chi_exp
 
@@ -179,7 +170,7 @@ def main() -> None:
     rows.append((f"GFN2-xTB single points, per pair (mean of {len(xtb)})", t_xtb, t_xtb / t_onnx))
 
     if args.chemprop_venv:
-        cp = chemprop_seconds(chemprop_python(Path(args.chemprop_venv)), pairs)
+        cp = chemprop_seconds(chemprop_python(args.chemprop_venv), pairs)
         rows.append(("chemprop 2.3.1, per new pair", cp["per_new_pair_s"], cp["per_new_pair_s"] / t_onnx))
         rows.append(("chemprop 2.3.1, per pair in a batch", cp["per_pair_batch_s"], cp["per_pair_batch_s"] / t_batch_onnx))
 

@@ -1,7 +1,7 @@
 """Command line: ``python -m gnnchi <verb> ...``.
 
 Training verbs (``fit``, ``validate``, ``test``) go through LightningCLI (see
-:mod:`gnnchi.training`); ``export``, ``predict``, ``screen`` and ``evaluate`` are gnnchi's own
+:mod:`gnnchi.training`); ``export``, ``predict``, ``screen``, ``evaluate`` and ``tune`` are gnnchi's own
 (the first three do not import Lightning).
 """
 
@@ -11,7 +11,7 @@ import sys
 
 from gnnchi.errors import GnnChiError
 
-OWN_VERBS = ("export", "predict", "screen", "evaluate")
+OWN_VERBS = ("export", "predict", "screen", "evaluate", "tune")
 
 
 def main(args: list[str] | None = None):

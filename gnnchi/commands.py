@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--models_dir", help="where trained models are kept and reused (default <output>/models)")
     evaluate.add_argument("--chemprop_venv", help="virtualenv for the chemprop baseline (created on first use)")
     evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
+
+    tune = verbs.add_parser(
+        "tune", help="seeded random search with grouped inner validation inside one outer training part",
+        epilog="Other --section.key value arguments go to the training config, as for fit.",
+    )  # fmt: skip
+    tune.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
+    tune.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
+    tune.add_argument("--output", required=True, help="folder for trials.csv, best.yaml and the trial models")
+    tune.add_argument("--test_fold", type=int, default=0, help="outer test fold, never seen by the search")
+    tune.add_argument("--trials", type=int, default=20)
+    tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
     return parser
 
 
@@ -160,8 +172,14 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
 def run_command(argv: list[str]) -> int:
     parser = _parser()
     options, extra = parser.parse_known_args(argv)
-    if extra and options.verb != "evaluate":
+    if extra and options.verb not in ("evaluate", "tune"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if options.verb == "tune":
+        from gnnchi.tuning import tune
+
+        config_args = [a for path in options.config for a in ("--config", path)] + extra
+        tune(config_args, options.protocol, options.output, options.test_fold, options.trials, options.inner, options.seed)
+        return 0
     if options.verb == "evaluate":
         from gnnchi.evaluation import evaluate
 

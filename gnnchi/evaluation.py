@@ -177,7 +177,7 @@ def evaluate(
     predictions = []
     for fold in folds:
         print(f"[evaluate {protocol}] fold {fold}: training gnnchi ({members} member(s))", flush=True)
-        parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed)
+        parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed)
         fold_args = [*split_args, "--data.test_fold", str(fold)]
         models = _fit_cached(config_args, [*fold_args, "--ensemble_members", str(members)], models_dir / "gnnchi" / f"fold_{fold}")
         test, val = table.iloc[parts["test"]], table.iloc[parts["val"]]

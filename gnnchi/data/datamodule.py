@@ -93,6 +93,7 @@ class ChiDataModule(L.LightningDataModule):
         num_folds: folds of the split.
         val_fraction: share of the training rows, grouped like the split, used for validation.
         seed: seed of the fold and validation draws.
+        val_seed: seed of the validation draw alone (default ``seed + 1``); the folds stay those of ``seed``.
         batch_size: pairs per batch.
         num_workers: DataLoader worker processes.
         skip_bad_rows: train without the rows that fail the checks (written to
@@ -115,6 +116,7 @@ class ChiDataModule(L.LightningDataModule):
         num_folds: int = 5,
         val_fraction: float = 0.1,
         seed: int = 0,
+        val_seed: int | None = None,
         batch_size: int = 64,
         num_workers: int = 0,
         skip_bad_rows: bool = False,
@@ -184,7 +186,9 @@ class ChiDataModule(L.LightningDataModule):
         records = self.prepare_records()
         if not self.indices:
             hp = self.hparams
-            indices = split_indices(records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed)
+            indices = split_indices(
+                records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed, hp.val_seed
+            )
             has_task = records.table[list(self.tasks)].notna().any(axis=1).to_numpy()
             self.indices = {part: rows[has_task[rows]] for part, rows in indices.items()}
 

@@ -61,8 +61,13 @@ def split_indices(
     num_folds: int = 5,
     val_fraction: float = 0.1,
     seed: int = 0,
+    val_seed: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Row indices of ``train``, ``val`` and ``test``; no group is in two of them."""
+    """Row indices of ``train``, ``val`` and ``test``; no group is in two of them.
+
+    ``seed`` draws the folds; ``val_seed`` (default ``seed + 1``) draws the validation groups
+    from the training folds, so inner validation sets can vary while the test fold stays put.
+    """
     if not 0 <= test_fold < num_folds:
         raise SplitError(f"test_fold must be in 0..{num_folds - 1}, got {test_fold}")
     folds = assign_folds(table, split, num_folds, seed)
@@ -70,7 +75,7 @@ def split_indices(
     rest = np.flatnonzero(folds != test_fold)
     groups = group_keys(table, split).to_numpy()
     rest_groups = pd.unique(groups[rest])
-    rng = np.random.default_rng(seed + 1)
+    rng = np.random.default_rng(seed + 1 if val_seed is None else val_seed)
     rest_groups = rest_groups[rng.permutation(len(rest_groups))]
     sizes = pd.Series(groups[rest]).value_counts()
     taken = np.cumsum(sizes[rest_groups].to_numpy())

@@ -68,3 +68,16 @@ def test_split_across_given_folds_is_refused():
 def test_group_keys_rejects_unknown_split():
     with pytest.raises(ValueError, match="unknown split"):
         group_keys(pd.DataFrame({"polymer_key": [], "solvent_key": []}), "scaffold")
+
+
+@pytest.mark.parametrize("split", ["paper", "polymer"])
+def test_inner_validation_draws_move_inside_the_training_folds_only(bundled_records, split):
+    table = bundled_records.table
+    draws = [split_indices(table, split, 2, num_folds=5, val_fraction=0.2, seed=0, val_seed=s) for s in (10, 11)]
+    np.testing.assert_array_equal(draws[0]["test"], draws[1]["test"])  # the outer test fold stays put
+    assert set(draws[0]["val"]) != set(draws[1]["val"])
+    groups = group_keys(table, split)
+    for parts in draws:
+        assert not set(groups.iloc[parts["val"]]) & set(groups.iloc[parts["test"]])
+    default = split_indices(table, split, 2, num_folds=5, val_fraction=0.2, seed=0)
+    np.testing.assert_array_equal(default["val"], split_indices(table, split, 2, 5, 0.2, 0, val_seed=1)["val"])
