@@ -127,7 +127,10 @@ def descriptor_mlp(
     features = {kind: rdkit_descriptors(table[kind], kind) for kind in ("polymer", "solvent")}
     train = parts["train"]
     scale = {k: (v[train].mean(0), v[train].std(0) + 1e-6) for k, v in features.items()}
-    x = {k: torch.tensor(((v - scale[k][0]) / scale[k][1]).clip(-10, 10), dtype=torch.float32) for k, v in features.items()}
+    x = {
+        k: torch.tensor(((v - scale[k][0]) / scale[k][1]).clip(-10, 10), dtype=torch.float32)
+        for k, v in features.items()
+    }
     temperature = torch.tensor(table["temperature_K"].to_numpy(), dtype=torch.float32)
     targets = torch.tensor(table[list(TASKS)].to_numpy(np.float64), dtype=torch.float32)  # [N, 3]
 
@@ -205,7 +208,9 @@ def chemprop_python(venv: str | Path) -> str:
     return str(python)
 
 
-def chemprop(table: pd.DataFrame, parts: dict[str, np.ndarray], venv: str | Path, seed: int = 0, epochs: int = 50) -> pd.DataFrame:
+def chemprop(
+    table: pd.DataFrame, parts: dict[str, np.ndarray], venv: str | Path, seed: int = 0, epochs: int = 50
+) -> pd.DataFrame:
     """chemprop 2.3.1 trained per task (chi_exp regression, soluble classification) on the fold's
     train rows, early-stopped on its validation rows, predicting the test rows."""
     chemprop_cli = str(Path(chemprop_python(venv)).with_name("chemprop"))
@@ -217,7 +222,9 @@ def chemprop(table: pd.DataFrame, parts: dict[str, np.ndarray], venv: str | Path
         frame = table.assign(inv_T=1000.0 / table["temperature_K"])
         frame.iloc[parts["test"]][columns].to_csv(folder / "test.csv", index=False)
         for task, column, kind in (("chi_exp", "chi_exp", "regression"), (CLASS_TASK, "p_soluble", "classification")):
-            split = pd.concat([frame.iloc[parts["train"]].assign(split="train"), frame.iloc[parts["val"]].assign(split="val")])
+            split = pd.concat(
+                [frame.iloc[parts["train"]].assign(split="train"), frame.iloc[parts["val"]].assign(split="val")]
+            )
             split = split[split[task].notna()]
             if len(split) < 10 or (kind == "classification" and split[task].nunique() < 2):
                 continue

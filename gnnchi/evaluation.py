@@ -40,7 +40,15 @@ PROTOCOLS = {
     "leave-solvent-out": Protocol("solvent", "chi_exp", ("chi_exp", "chi_cosmo"), ("r2_chi_exp", 0.80)),
     "solubility": Protocol("polymer", CLASS_TASK, (CLASS_TASK, "chi_exp"), ("auc_soluble", 0.93)),
 }
-BASELINES = ("gnnchi_single_model", "single_task", "two_task", "descriptor_mlp", "random_forest", "cosmo_rs", "chemprop")
+BASELINES = (
+    "gnnchi_single_model",
+    "single_task",
+    "two_task",
+    "descriptor_mlp",
+    "random_forest",
+    "cosmo_rs",
+    "chemprop",
+)
 HEADLINE = ("r2_chi_exp", "mae_chi_exp", "rmse_chi_exp", "auc_soluble", "accuracy_soluble")
 GAUSS_WITHIN = {1: 0.6827, 2: 0.9545}
 
@@ -179,7 +187,9 @@ def evaluate(
         print(f"[evaluate {protocol}] fold {fold}: training gnnchi ({members} member(s))", flush=True)
         parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed)
         fold_args = [*split_args, "--data.test_fold", str(fold)]
-        models = _fit_cached(config_args, [*fold_args, "--ensemble_members", str(members)], models_dir / "gnnchi" / f"fold_{fold}")
+        models = _fit_cached(
+            config_args, [*fold_args, "--ensemble_members", str(members)], models_dir / "gnnchi" / f"fold_{fold}"
+        )
         test, val = table.iloc[parts["test"]], table.iloc[parts["val"]]
         ensemble, single = _predict(models, test)
         scale = sigma_scale_from(val, _predict(models, val)[0]) if members > 1 else None
@@ -195,10 +205,14 @@ def evaluate(
             elif name in ("single_task", "two_task"):
                 tasks = [spec.task] if name == "single_task" else list(spec.two_task)
                 folder = models_dir / f"{name}_{'_'.join(tasks)}" / f"fold_{fold}"
-                variant = _fit_cached(config_args, [*fold_args, "--ensemble_members", "1", "--data.tasks", json.dumps(tasks)], folder)
+                variant = _fit_cached(
+                    config_args, [*fold_args, "--ensemble_members", "1", "--data.tasks", json.dumps(tasks)], folder
+                )
                 pred = _predict(variant, test)[0]
             elif name == "descriptor_mlp":
-                pred = bl.descriptor_mlp(table, parts, latent_dim=config.model.latent_dim, task_weights=task_weights, seed=fold)
+                pred = bl.descriptor_mlp(
+                    table, parts, latent_dim=config.model.latent_dim, task_weights=task_weights, seed=fold
+                )
             elif name == "random_forest":
                 pred = bl.random_forest(table, parts, seed=fold)
             elif name == "cosmo_rs":
@@ -274,7 +288,9 @@ def report(result: dict) -> str:
         n = summary["mean"].get("n_chi_exp")
         cells = [_cell(summary, k) for k in HEADLINE] + ["-" if n is None else f"{n:.0f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    calibration = [k for k in sorted(result["mean"]) if "sigma" in k or k.startswith("spearman") or k == "brier_soluble"]
+    calibration = [
+        k for k in sorted(result["mean"]) if "sigma" in k or k.startswith("spearman") or k == "brier_soluble"
+    ]
     if calibration:
         lines += ["", "## Uncertainty (gnnchi ensemble)", "",
                   "`within_zsigma`: share of test points with |error| ≤ z·std (a Gaussian gives 0.683 and 0.954); "
@@ -282,9 +298,17 @@ def report(result: dict) -> str:
                   "`spearman_abs_error_std`: rank correlation of |error| with std.", "",
                   "| metric | mean ± std |", "| --- | --- |"]  # fmt: skip
         lines += [f"| {k} | {_cell(result, k)} |" for k in calibration]
-    lines += ["", "## gnnchi per fold", "", "| fold | " + " | ".join(HEADLINE) + " |", "| --- |" + " --- |" * len(HEADLINE)]
+    lines += [
+        "",
+        "## gnnchi per fold",
+        "",
+        "| fold | " + " | ".join(HEADLINE) + " |",
+        "| --- |" + " --- |" * len(HEADLINE),
+    ]
     for fold in result["folds"]:
-        lines.append(f"| {fold['fold']} | " + " | ".join("-" if k not in fold else f"{fold[k]:.3f}" for k in HEADLINE) + " |")
+        lines.append(
+            f"| {fold['fold']} | " + " | ".join("-" if k not in fold else f"{fold[k]:.3f}" for k in HEADLINE) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -301,10 +325,17 @@ def plot_parity(predictions: pd.DataFrame, path: Path, protocol: str) -> None:
         ax.errorbar(part["chi_exp"], part["gnnchi_chi_exp"], yerr=part["gnnchi_chi_exp_std"].fillna(0), fmt="o", ms=3,
                     alpha=0.5, elinewidth=0.6, label=f"fold {fold}")  # fmt: skip
     if len(rows):
-        low, high = float(rows[["chi_exp", "gnnchi_chi_exp"]].min().min()), float(rows[["chi_exp", "gnnchi_chi_exp"]].max().max())
+        low, high = (
+            float(rows[["chi_exp", "gnnchi_chi_exp"]].min().min()),
+            float(rows[["chi_exp", "gnnchi_chi_exp"]].max().max()),
+        )
         ax.plot([low, high], [low, high], color="grey", lw=1)
         ax.legend(fontsize=7)
-    ax.set(xlabel="measured chi_exp", ylabel="gnnchi chi_exp (ensemble mean ± std)", title=f"{protocol}: test folds, n = {len(rows)}")
+    ax.set(
+        xlabel="measured chi_exp",
+        ylabel="gnnchi chi_exp (ensemble mean ± std)",
+        title=f"{protocol}: test folds, n = {len(rows)}",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -335,7 +366,9 @@ def plot_calibration(predictions: pd.DataFrame, path: Path, result: dict) -> Non
     right.plot([0, 1], [0, 1], color="grey", lw=1)
     if len(labelled):
         bins = np.clip((labelled["gnnchi_p_soluble"] * 10).astype(int), 0, 9)
-        grouped = labelled.groupby(bins).agg(p=("gnnchi_p_soluble", "mean"), y=(CLASS_TASK, "mean"), n=(CLASS_TASK, "size"))
+        grouped = labelled.groupby(bins).agg(
+            p=("gnnchi_p_soluble", "mean"), y=(CLASS_TASK, "mean"), n=(CLASS_TASK, "size")
+        )
         right.plot(grouped["p"], grouped["y"], "o-")
     right.set(xlabel="predicted P(soluble)", ylabel="observed soluble share", title=f"soluble, n = {len(labelled)}")
     fig.tight_layout()

@@ -103,7 +103,14 @@ def tune(
             )
             scores.append(score(val, pred).get(metric, float("nan")))
             print(f"[tune {protocol}] trial {t} inner {r}: val {metric} = {scores[-1]:.3f}", flush=True)
-        rows.append({"trial": t, **trial, **{f"inner_{r}": s for r, s in enumerate(scores)}, f"mean_{metric}": float(np.mean(scores))})
+        rows.append(
+            {
+                "trial": t,
+                **trial,
+                **{f"inner_{r}": s for r, s in enumerate(scores)},
+                f"mean_{metric}": float(np.mean(scores)),
+            }
+        )
     table = pd.DataFrame(rows).sort_values(f"mean_{metric}", ascending=False, kind="stable").reset_index(drop=True)
     table.to_csv(output / "trials.csv", index=False)
     best = int(table["trial"].iloc[0])

@@ -33,11 +33,15 @@ class EnsembleNet(nn.Module):
     def num_members(self) -> int:
         return len(self.members)
 
-    def encode_polymers(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    def encode_polymers(
+        self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int
+    ) -> Tensor:
         """[num_graphs, n * 2k]: member m's encoding in columns m * 2k .. (m + 1) * 2k."""
         return torch.cat([m.encode_polymers(x, edge_index, edge_attr, batch, num_graphs) for m in self.members], dim=1)
 
-    def encode_solvents(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    def encode_solvents(
+        self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int
+    ) -> Tensor:
         """[num_graphs, n * 2k], laid out like :meth:`encode_polymers`."""
         return torch.cat([m.encode_solvents(x, edge_index, edge_attr, batch, num_graphs) for m in self.members], dim=1)
 
@@ -45,7 +49,11 @@ class EnsembleNet(nn.Module):
         """[P, n * 2k], [P, n * 2k], [P] -> [P, n, 1 + num_chi_tasks]."""
         width = 2 * self.latent_dim
         outputs = [
-            m.pair_head(polymer_latent[:, i * width : (i + 1) * width], solvent_latent[:, i * width : (i + 1) * width], temperature_K)
+            m.pair_head(
+                polymer_latent[:, i * width : (i + 1) * width],
+                solvent_latent[:, i * width : (i + 1) * width],
+                temperature_K,
+            )
             for i, m in enumerate(self.members)
         ]
         return torch.stack(outputs, dim=1)
@@ -95,7 +103,9 @@ def member_checkpoints(paths: list[str | Path]) -> list[Path]:
         except (ValueError, KeyError, AttributeError, UnicodeDecodeError):
             members = None
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-            raise ModelFileError(f"{path} is not a gnnchi ensemble manifest (expected {{'gnnchi_ensemble': 1, 'members': [...]}})")
+            raise ModelFileError(
+                f"{path} is not a gnnchi ensemble manifest (expected {{'gnnchi_ensemble': 1, 'members': [...]}})"
+            )
         found.extend(path.parent / m for m in members)
     return found
 

@@ -49,20 +49,29 @@ def test_out_of_vocabulary_atoms_are_predicted_with_a_warning(model, tmp_path, c
     out = predictor.predict(["*CC(*)c1ccccc1", "*CC(*)c1ccccc1"], ["C[Pb](C)(C)C", "Cc1ccccc1"], [300.0, 300.0])
     assert out["error"].tolist() == ["", ""] and out["chi_exp"].notna().all()
     assert "element Pb" in out["warning"][0] and out["warning"][1] == ""
-    pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C[Pb](C)(C)C"], "temperature_K": [300]}).to_csv(tmp_path / "p.csv", index=False)
-    assert main(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")]) is None
+    pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C[Pb](C)(C)C"], "temperature_K": [300]}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    assert (
+        main(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")])
+        is None
+    )
     assert "element Pb" in pd.read_csv(tmp_path / "o.csv")["warning"][0]
 
 
 def test_training_data_warns_about_out_of_vocabulary_atoms(tmp_path, caplog):
-    (tmp_path / "d.csv").write_text("polymer,solvent,temperature_K,chi_exp\n*CC*,C[Pb](C)(C)C,300,0.5\n*CC*,CCCC,300,0.4\n")
+    (tmp_path / "d.csv").write_text(
+        "polymer,solvent,temperature_K,chi_exp\n*CC*,C[Pb](C)(C)C,300,0.5\n*CC*,CCCC,300,0.4\n"
+    )
     ChiDataModule(data=str(tmp_path / "d.csv"), split="pair", num_folds=2, val_fraction=0).setup("fit")
     assert "C[Pb](C)(C)C" in caplog.text and "element Pb" in caplog.text
 
 
 def test_size_limit_and_temperature_range_are_predict_options(model, tmp_path):
     _, onnx, _ = model
-    rows = pd.DataFrame({"polymer": ["*CC*"] * 3, "solvent": ["CCCCCCCC", "CC", "CC"], "temperature_K": [300, 300, 350]})
+    rows = pd.DataFrame(
+        {"polymer": ["*CC*"] * 3, "solvent": ["CCCCCCCC", "CC", "CC"], "temperature_K": [300, 300, 350]}
+    )
     rows.to_csv(tmp_path / "p.csv", index=False)
     with pytest.raises(SystemExit):
         main(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv"),
@@ -83,7 +92,10 @@ def test_both_or_neither_temperature_column(model, tmp_path, capsys, header, mes
     _, onnx, _ = model
     values = ["*CC*", "CC", "300", "27"][: len(header.split(","))]
     (tmp_path / "p.csv").write_text(header + "\n" + ",".join(values) + "\n")
-    code, err = run_cli(["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")], capsys)
+    code, err = run_cli(
+        ["predict", "--model", str(onnx), "--input", str(tmp_path / "p.csv"), "--output", str(tmp_path / "o.csv")],
+        capsys,
+    )
     assert code == 2 and message in err and "Traceback" not in err
     if "not both" in message:  # training data: the same rule
         with pytest.raises(DataValidationError, match=message):
@@ -108,7 +120,10 @@ def test_truncated_other_version_and_foreign_model_files(model, tmp_path, capsys
     torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
     for path, message in ((truncated_ckpt, "not a readable gnnchi checkpoint"), (truncated_onnx, "not a readable ONNX"),
                           (old, "featurizer version 0"), (foreign, "not a gnnchi model")):  # fmt: skip
-        for verb in (["predict", "--input", str(tmp_path / "pairs.csv")], ["screen", "--polymer", "*CC*", "--solvents", str(tmp_path / "pairs.csv"), "--temperature_K", "300"]):
+        for verb in (
+            ["predict", "--input", str(tmp_path / "pairs.csv")],
+            ["screen", "--polymer", "*CC*", "--solvents", str(tmp_path / "pairs.csv"), "--temperature_K", "300"],
+        ):
             code, err = run_cli([verb[0], "--model", str(path), *verb[1:], "--output", str(tmp_path / "o.csv")], capsys)
             assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
         with pytest.raises(ModelFileError, match=message):
@@ -119,8 +134,12 @@ def test_truncated_other_version_and_foreign_model_files(model, tmp_path, capsys
 
 def test_fit_with_a_bad_config_value_stops_with_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "d.csv").write_text("polymer,solvent,temperature_K,chi_exp\n*CC*,CC,300,0.5\n*CC*,XX,300,0.4\nCC,CC,900,0.3\n")
-    code, err = run_cli(["fit", "--config", QUICK, "--data.data", str(tmp_path / "d.csv"), "--trainer.logger", "false"], capsys)
+    (tmp_path / "d.csv").write_text(
+        "polymer,solvent,temperature_K,chi_exp\n*CC*,CC,300,0.5\n*CC*,XX,300,0.4\nCC,CC,900,0.3\n"
+    )
+    code, err = run_cli(
+        ["fit", "--config", QUICK, "--data.data", str(tmp_path / "d.csv"), "--trainer.logger", "false"], capsys
+    )
     assert code == 2 and "row 3" in err and "row 4" in err and "Traceback" not in err
 
 
@@ -130,7 +149,9 @@ smiles_like = st.one_of(
     st.text(alphabet="CNOcn()[]=#*12+-.@/\\HClBrS", max_size=25),
     st.sampled_from(["*CC*", "*CC(*)c1ccccc1", "CCO", "O", "[Na+].[Cl-]", "*C*C*", "C[Pb](C)(C)C", "", " ", "nan"]),
 )
-temperature_like = st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.floats(150, 700, allow_subnormal=False))
+temperature_like = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.floats(150, 700, allow_subnormal=False)
+)
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -185,6 +206,8 @@ def test_random_tables_keep_every_row_in_predict_and_report_every_bad_row_in_tra
 
 
 def test_normalize_columns_reports_unparsed_numbers_instead_of_dropping_them():
-    frame = normalize_columns(pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "temperature_K": ["3OO"], "chi_exp": ["0.4"]}), "t")
+    frame = normalize_columns(
+        pd.DataFrame({"polymer": ["*CC*"], "solvent": ["C"], "temperature_K": ["3OO"], "chi_exp": ["0.4"]}), "t"
+    )
     _, problems = check_pairs(frame, "t")
     assert [(p.column, p.reason) for p in problems] == [("temperature_K", "not a number")]

@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,7 +41,13 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
     assert [f["fold"] for f in metrics["folds"]] == [0, 1] and metrics["members"] == 2
     for summary in (metrics, *metrics["baselines"].values()):
         assert {"r2_chi_exp", "mae_chi_exp"} <= set(summary["mean"]) and set(summary["mean"]) == set(summary["std"])
-    assert set(metrics["baselines"]) == {"gnnchi_single_model", "single_task", "descriptor_mlp", "random_forest", "cosmo_rs"}
+    assert set(metrics["baselines"]) == {
+        "gnnchi_single_model",
+        "single_task",
+        "descriptor_mlp",
+        "random_forest",
+        "cosmo_rs",
+    }
     assert "within_1sigma_chi_exp" in metrics["mean"] and "auc_soluble" in metrics["baselines"]["random_forest"]["mean"]
 
     predictions = pd.read_csv(out / "predictions.csv")
@@ -94,7 +99,11 @@ def test_tune_is_reproducible_and_writes_a_config_layer(small_table, tmp_path, m
     assert len(trials) == 2 and trials["mean_r2_chi_exp"].is_monotonic_decreasing
     best = yaml.safe_load((tmp_path / "tune" / "best.yaml").read_text())
     expected = sample_trials(2, seed=3)[int(trials["trial"].iloc[0])]
-    assert best["model"]["depth"] == expected["model.depth"] and set(best["model"]["task_weights"]) == {"chi_exp", "chi_cosmo", "soluble"}
+    assert best["model"]["depth"] == expected["model.depth"] and set(best["model"]["task_weights"]) == {
+        "chi_exp",
+        "chi_cosmo",
+        "soluble",
+    }
     # the best layer is a valid config on top of the base one
     main(["fit", "--config", QUICK, "--config", str(tmp_path / "tune" / "best.yaml"), "--data.data", str(small_table),
           "--data.split", "pair", "--trainer.logger", "false", "--checkpoint.dirpath", str(tmp_path / "ck")])  # fmt: skip

@@ -33,4 +33,6 @@ def test_sigma_scale_and_summary():
     pred = pd.DataFrame({"chi_exp": np.linspace(-0.4, 0.4, 9), "chi_exp_std": [0.1] * 9})
     assert sigma_scale_from(val, pred) == pytest.approx(2.0 / 0.6745)  # median |error| 0.2 = 2 std
     summary = summarize([{"fold": 0, "r2": 0.5}, {"fold": 1, "r2": 0.7}, {"fold": 2}])
-    assert summary["mean"]["r2"] == pytest.approx(0.6) and summary["std"]["r2"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert summary["mean"]["r2"] == pytest.approx(0.6) and summary["std"]["r2"] == pytest.approx(
+        np.std([0.5, 0.7], ddof=1)
+    )
