@@ -71,8 +71,10 @@ def random_forest(table: pd.DataFrame, parts: dict[str, np.ndarray], seed: int =
 
     fit_rows = table.iloc[np.concatenate([parts["train"], parts["val"]])]
     test = table.iloc[parts["test"]]
-    x_test = _fingerprint_features(test)
     out = _empty(len(test))
+    if not len(test):
+        return out
+    x_test = _fingerprint_features(test)
     chi_rows = fit_rows[fit_rows["chi_exp"].notna()]
     if len(chi_rows) >= 2:
         forest = RandomForestRegressor(n_estimators=trees, random_state=seed, n_jobs=1)
@@ -120,6 +122,7 @@ def descriptor_mlp(
     import torch
     from torch import nn
 
+    from gnnchi.data.datamodule import scaler_statistics
     from gnnchi.nn import ChiHead
     from gnnchi.nn.heads import hansen_distance
 
@@ -141,12 +144,9 @@ def descriptor_mlp(
 
     encoders = nn.ModuleDict({"polymer": mlp(), "solvent": mlp()})
     head = ChiHead(latent_dim, len(CHI_TASKS))
-    train_table = table.iloc[train]
-    inv_t = 1.0 / train_table.loc[train_table[list(CHI_TASKS)].notna().any(axis=1), "temperature_K"]
-    head.inv_t_mean.fill_(float(inv_t.mean())), head.inv_t_std.fill_(float(inv_t.std()))
-    for j, task in enumerate(CHI_TASKS):
-        values = train_table[task].dropna()
-        head.chi_mean[j], head.chi_std[j] = float(values.mean()), float(values.std())
+    stats = scaler_statistics(table.iloc[train])
+    for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
+        getattr(head, name).copy_(torch.as_tensor(stats[name], dtype=torch.float32))
     weights = torch.tensor([float((task_weights or {}).get(t, 1.0)) for t in TASKS])
 
     def forward(rows: torch.Tensor) -> torch.Tensor:  # -> [R, 3]: logit, chi_exp, chi_cosmo
@@ -181,7 +181,9 @@ def descriptor_mlp(
             optimizer.step()
         encoders.eval()
         with torch.no_grad():
-            val = float(loss(val_rows)) if len(val_rows) else 0.0
+            val = float(loss(val_rows)) if len(val_rows) else None
+        if val is None:  # nothing to stop on: train every epoch and keep the last weights
+            continue
         if val < best - 1e-4:
             best, waited = val, 0
             best_state = [p.detach().clone() for p in params]

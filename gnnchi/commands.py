@@ -1,8 +1,9 @@
-"""gnnchi's own verbs: ``export``, ``predict``, ``screen`` and ``evaluate``."""
+"""gnnchi's own verbs: ``export``, ``predict``, ``screen``, ``evaluate`` and ``tune``."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -18,22 +19,22 @@ ROWS_PER_CHUNK = 20_000
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gnnchi", description="gnnchi's own commands")
+    parser = argparse.ArgumentParser(prog="python -m gnnchi", description="gnnchi's own commands", allow_abbrev=False)
     verbs = parser.add_subparsers(dest="verb", required=True)
 
-    export = verbs.add_parser("export", help="write ONNX models of a checkpoint (after a parity check)")
+    export = verbs.add_parser("export", allow_abbrev=False, help="write ONNX models of a checkpoint (after a parity check)")
     export.add_argument("--ckpt", required=True, nargs="+",
                         help="a checkpoint written by fit; several, or an ensemble.json, export an ensemble")  # fmt: skip
     export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
     export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
 
-    predict = verbs.add_parser("predict", help="chi and P(soluble) for every row of a CSV of pairs")
+    predict = verbs.add_parser("predict", allow_abbrev=False, help="chi and P(soluble) for every row of a CSV of pairs")
     predict.add_argument("--model", required=True, nargs="+",
                          help="an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble)")  # fmt: skip
     predict.add_argument("--input", required=True, help="CSV with polymer, solvent and temperature_K or temperature_C")
     predict.add_argument("--output", required=True, help="CSV: the input rows in order, predictions and error added")
 
-    screen = verbs.add_parser("screen", help="rank candidate solvents for a polymer, or polymers for a solvent")
+    screen = verbs.add_parser("screen", allow_abbrev=False, help="rank candidate solvents for a polymer, or polymers for a solvent")
     screen.add_argument("--model", required=True, nargs="+", help="as for predict")
     target = screen.add_mutually_exclusive_group(required=True)
     target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                           metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
 
     evaluate = verbs.add_parser(
-        "evaluate", help="every fold of a protocol, gnnchi and baselines side by side",
+        "evaluate", allow_abbrev=False, help="every fold of a protocol, gnnchi and baselines side by side",
         epilog="Other --section.key value arguments go to the training config, as for fit (e.g. --trainer.max_epochs 30).",
     )  # fmt: skip
     evaluate.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
 
     tune = verbs.add_parser(
-        "tune", help="seeded random search with grouped inner validation inside one outer training part",
+        "tune", allow_abbrev=False, help="seeded random search with grouped inner validation inside one outer training part",
         epilog="Other --section.key value arguments go to the training config, as for fit.",
     )  # fmt: skip
     tune.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--trials", type=int, default=20)
     tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
     tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
+    tune.add_argument("--val_fraction", type=float, default=0.2, help="share of the outer training rows per inner validation draw")
     return parser
 
 
@@ -88,6 +90,11 @@ def read_table(path: str, needed: list[str]) -> pd.DataFrame:
     if missing:
         raise DataValidationError(path, [], f"missing column(s) {missing}; found {list(frame.columns)}")
     return frame
+
+
+def write_csv(frame: pd.DataFrame, path: str) -> None:
+    """Text cells quoted, so a user's cell holding a line break (even a bare \\r) stays in its row."""
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
 
 
 def temperatures_K(frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -116,7 +123,7 @@ def predict_file(predictor: Predictor, source: str, output: str) -> int:
     clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}
     out = pd.concat([frame.rename(columns=clashes).reset_index(drop=True), predictions], axis=1)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(output, index=False)
+    write_csv(out, output)
     failed, warned = int((predictions["error"] != "").sum()), int((predictions["warning"] != "").sum())
     print(f"wrote {len(out)} rows to {output}" + (f"; {failed} row(s) failed, see the error column" if failed else "")
           + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column" if warned else ""))  # fmt: skip
@@ -133,6 +140,10 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
         raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
     candidates = read_table(candidates_file, [candidates_kind])
     temps = np.asarray(options.temperature_K or [t + 273.15 for t in options.temperature_C], dtype=np.float32)
+    low, high = predictor.temperature_range_K
+    outside = [f"{t:g} K" for t in temps if not low <= t <= high]
+    if outside:
+        raise DataValidationError("screen", [], f"temperature(s) {outside} outside {low:g}-{high:g} K (--temperature_range_K)")
     fixed_latent, fixed_error = predictor.encode([fixed], fixed_kind)
     if fixed_error[0]:
         raise DataValidationError("screen", [], f"the {fixed_kind} {fixed!r} is invalid: {fixed_error[0]}")
@@ -153,11 +164,7 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
     good["p_soluble"] = np.repeat(p, n_t)
     good["p_soluble_std"] = np.repeat(p_std, n_t)
     good["error"] = ""
-    notes = predictor.vocabulary_warnings
-    good["warning"] = [
-        "; ".join(f"{k}: {w}" for k, smi in ((fixed_kind, fixed), (candidates_kind, c)) if (w := notes.get((k, smi))))
-        for c in good[candidates_kind]
-    ]
+    good["warning"] = [predictor.vocabulary_note({fixed_kind: fixed, candidates_kind: c}) for c in good[candidates_kind]]
     ascending = options.rank_by == "chi_exp"
     good = good.sort_values(options.rank_by, ascending=ascending, kind="stable").reset_index(drop=True)
     good.insert(0, "rank", np.arange(1, len(good) + 1))
@@ -174,16 +181,17 @@ def run_command(argv: list[str]) -> int:
     options, extra = parser.parse_known_args(argv)
     if extra and options.verb not in ("evaluate", "tune"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if options.verb in ("evaluate", "tune"):  # LightningCLI arguments: the configs, then any overrides
+        config_args = [a for path in options.config for a in ("--config", path)] + extra
     if options.verb == "tune":
         from gnnchi.tuning import tune
 
-        config_args = [a for path in options.config for a in ("--config", path)] + extra
-        tune(config_args, options.protocol, options.output, options.test_fold, options.trials, options.inner, options.seed)
+        tune(config_args, options.protocol, options.output, options.test_fold, options.trials, options.inner,
+             options.seed, options.val_fraction)  # fmt: skip
         return 0
     if options.verb == "evaluate":
         from gnnchi.evaluation import evaluate
 
-        config_args = [a for path in options.config for a in ("--config", path)] + extra
         evaluate(config_args, options.protocol, options.output, members=options.members, folds=options.folds,
                  baselines=options.baselines, models_dir=options.models_dir, chemprop_venv=options.chemprop_venv,
                  experiment_name=options.experiment_name)  # fmt: skip
@@ -200,6 +208,6 @@ def run_command(argv: list[str]) -> int:
         return 1 if predict_file(predictor, options.input, options.output) else 0
     ranked = screen(predictor, options)
     Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    ranked.to_csv(options.output, index=False)
+    write_csv(ranked, options.output)
     print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows -> {options.output}")
     return 0

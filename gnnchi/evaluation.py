@@ -3,12 +3,13 @@
 Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same for each baseline),
 ``report.md``, ``predictions.csv``, ``parity.png`` and ``calibration.png``, and logs them to MLflow.
 Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
-arguments are unchanged, so an interrupted evaluation resumes, and ``solubility`` reuses the
+arguments, the configs' contents and the data are unchanged, so an interrupted evaluation resumes, and ``solubility`` reuses the
 models of ``leave-polymer-out`` (the same polymer-grouped folds) given the same ``--models_dir``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -110,30 +111,54 @@ def summarize(folds: list[dict[str, float]]) -> dict[str, dict[str, float | None
 
 
 # ---------------------------------------------------------------- training
-def _fit_cached(config_args: list[str], overrides: list[str], folder: Path) -> list[Path]:
-    """Fit (in-process, through the same LightningCLI as ``fit``) unless ``folder`` holds a fit of the same arguments."""
+def config_fingerprint(cli) -> str:
+    """sha256 of a parsed config (as LightningCLI dumps it) and of the data file it names."""
+    digest = hashlib.sha256(cli.parser.dump(cli.config, skip_none=False).encode())
+    data = cli.config.data.get("data")
+    if data and Path(data).is_file():
+        digest.update(Path(data).read_bytes())
+    return digest.hexdigest()
+
+
+def _fit_cached(config_args: list[str], overrides: list[str], folder: Path, fingerprint: str) -> list[Path]:
+    """Fit (in-process, through the same LightningCLI as ``fit``) unless ``folder`` holds a fit of the
+    same arguments, config contents and data (``fingerprint``); return the model files."""
     from gnnchi.training import run_lightning_cli
 
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # evaluate's own argv is not the fit's
     stamp = folder / "evaluate_fit.json"
     args = [*config_args, *overrides, "--checkpoint.dirpath", str(folder)]
-    if not (stamp.is_file() and json.loads(stamp.read_text())["args"] == args):
-        run_lightning_cli(["fit", *args, "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])
-        manifest = folder / "ensemble.json"
-        members = [manifest] if manifest.is_file() else [folder / "best.ckpt"]
-        stamp.write_text(json.dumps({"args": args, "models": [str(m) for m in members]}, indent=1))
-    return [Path(m) for m in json.loads(stamp.read_text())["models"]]
+    if stamp.is_file():
+        saved = json.loads(stamp.read_text())
+        if saved["args"] == args and saved.get("fingerprint") == fingerprint:
+            return [Path(m) for m in saved["models"]]
+        stamp.unlink()
+    (folder / "ensemble.json").unlink(missing_ok=True)
+    extra = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.limit_test_batches", "0"]
+    cli = run_lightning_cli(["fit", *args, *extra])  # evaluate and tune score the models themselves
+    manifest = folder / "ensemble.json"
+    members = [manifest] if manifest.is_file() else [Path(cli.trainer.checkpoint_callback.best_model_path)]
+    stamp.write_text(
+        json.dumps({"args": args, "fingerprint": fingerprint, "models": [str(m) for m in members]}, indent=1)
+    )
+    return members
 
 
-def _predict(models: list[Path], rows: pd.DataFrame):
-    from gnnchi.models.ensemble import member_checkpoints
+def predict_rows(models: list[Path], rows: pd.DataFrame, hp) -> pd.DataFrame:
+    """Predictions of an ensemble (or one model) for table rows, with the data's own limits;
+    every row must be predicted (they all passed the same checks in training)."""
     from gnnchi.predictor import Predictor
 
-    predictor = Predictor.from_file(models)
-    ensemble = predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
-    first = Predictor.from_file(member_checkpoints(models)[:1])
-    single = first.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
-    return ensemble, single
+    predictor = Predictor.from_file(
+        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms
+    )
+    out = predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
+    failed = out["error"] != ""
+    if failed.any():
+        raise GnnChiError(
+            f"{int(failed.sum())} evaluation row(s) could not be predicted: {out['error'][failed].iloc[0]}"
+        )
+    return out
 
 
 # ---------------------------------------------------------------- the command
@@ -151,6 +176,7 @@ def evaluate(
 ) -> dict:
     """Run ``protocol``; return (and write) the metrics. ``config_args``: LightningCLI arguments (``--config``, overrides)."""
     from gnnchi import baselines as bl
+    from gnnchi.models.ensemble import member_checkpoints
     from gnnchi.training import run_lightning_cli
 
     if protocol not in PROTOCOLS:
@@ -162,7 +188,7 @@ def evaluate(
         raise GnnChiError(f"unknown baselines {sorted(unknown)}; choose from {list(BASELINES)}")
     if "chemprop" in baselines and not chemprop_venv:
         raise GnnChiError("the chemprop baseline needs --chemprop_venv DIR (created there on first use)")
-    folds = list(range(NUM_FOLDS)) if folds is None else folds
+    folds = list(range(NUM_FOLDS)) if folds is None else sorted(set(folds))
     if not folds or any(not 0 <= f < NUM_FOLDS for f in folds):
         raise GnnChiError(f"folds must be in 0..{NUM_FOLDS - 1}, got {folds}")
     output = Path(output)
@@ -174,7 +200,10 @@ def evaluate(
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     cli = run_lightning_cli([*config_args, *split_args, "--trainer.logger", "false"], run=False)
     config = cli.config
-    members = int(members or config.get("ensemble_members") or 1)
+    members = int(config.get("ensemble_members") or 1) if members is None else members
+    if members < 1:
+        raise GnnChiError(f"members must be at least 1, got {members}")
+    fingerprint = config_fingerprint(cli)
     datamodule = cli.datamodule
     records = datamodule.prepare_records()
     table = records.table.reset_index(drop=True)
@@ -188,11 +217,14 @@ def evaluate(
         parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed)
         fold_args = [*split_args, "--data.test_fold", str(fold)]
         models = _fit_cached(
-            config_args, [*fold_args, "--ensemble_members", str(members)], models_dir / "gnnchi" / f"fold_{fold}"
+            config_args,
+            [*fold_args, "--ensemble_members", str(members)],
+            models_dir / "gnnchi" / f"fold_{fold}",
+            fingerprint,
         )
         test, val = table.iloc[parts["test"]], table.iloc[parts["val"]]
-        ensemble, single = _predict(models, test)
-        scale = sigma_scale_from(val, _predict(models, val)[0]) if members > 1 else None
+        ensemble = predict_rows(models, test, hp)
+        scale = sigma_scale_from(val, predict_rows(models, val, hp)) if members > 1 else None
         fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble, scale), "sigma_scale": scale})
         frame = test[["row", "polymer", "solvent", "temperature_K", "chi_exp", "chi_cosmo", CLASS_TASK]].copy()
         frame.insert(0, "fold", fold)
@@ -201,14 +233,14 @@ def evaluate(
         for name in baselines:
             print(f"[evaluate {protocol}] fold {fold}: baseline {name}", flush=True)
             if name == "gnnchi_single_model":
-                pred = single
+                pred = predict_rows(member_checkpoints(models)[:1], test, hp)
             elif name in ("single_task", "two_task"):
                 tasks = [spec.task] if name == "single_task" else list(spec.two_task)
                 folder = models_dir / f"{name}_{'_'.join(tasks)}" / f"fold_{fold}"
-                variant = _fit_cached(
-                    config_args, [*fold_args, "--ensemble_members", "1", "--data.tasks", json.dumps(tasks)], folder
-                )
-                pred = _predict(variant, test)[0]
+                overrides = [*fold_args, "--ensemble_members", "1", "--data.tasks", json.dumps(tasks)]
+                pred = predict_rows(_fit_cached(config_args, overrides, folder, fingerprint), test, hp)
+                untrained = {"chi_exp": "chi_exp" not in tasks, "p_soluble": CLASS_TASK not in tasks}
+                pred = pred.assign(**{c: np.nan for c, skip in untrained.items() if skip})  # heads never trained
             elif name == "descriptor_mlp":
                 pred = bl.descriptor_mlp(
                     table, parts, latent_dim=config.model.latent_dim, task_weights=task_weights, seed=fold
@@ -278,15 +310,17 @@ def report(result: dict) -> str:
         f"gnnchi is an ensemble of {result['members']} model(s); {result['seconds']:.0f} s.",
         f"Target: mean {metric} ≥ {target}: **{status}** ({'-' if got is None else f'{got:.3f}'}).",
         "",
-        "Mean ± standard deviation over folds; every method saw the same training rows and the same test rows.",
+        "Mean ± standard deviation over folds. Every method has the same test rows and trains on the fold's "
+        "training rows (the forest and chemprop also on its validation rows, which the others use for early "
+        "stopping); `cosmo_rs` covers the test rows that have a COSMO-RS value (n columns: rows scored, all folds).",
         "",
-        "| method | " + " | ".join(HEADLINE) + " | n_chi_exp (mean) |",
-        "| --- |" + " --- |" * (len(HEADLINE) + 1),
+        "| method | " + " | ".join(HEADLINE) + " | n_chi_exp | n_soluble |",
+        "| --- |" + " --- |" * (len(HEADLINE) + 2),
     ]
     rows = {"gnnchi (ensemble)": result, **result["baselines"]}
     for name, summary in rows.items():
-        n = summary["mean"].get("n_chi_exp")
-        cells = [_cell(summary, k) for k in HEADLINE] + ["-" if n is None else f"{n:.0f}"]
+        counts = [sum(f.get(f"n_{t}", 0) for f in summary["folds"]) for t in ("chi_exp", "soluble")]
+        cells = [_cell(summary, k) for k in HEADLINE] + [f"{n:.0f}" for n in counts]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     calibration = [
         k for k in sorted(result["mean"]) if "sigma" in k or k.startswith("spearman") or k == "brier_soluble"

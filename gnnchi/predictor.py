@@ -87,17 +87,20 @@ def screen_grid(heads: list[HeadParameters], polymer_latent: np.ndarray, solvent
     for m, head in enumerate(heads):
         block = slice(m * width, (m + 1) * width)
         chi, p = screen_member(head, polymer_latent[:, block], solvent_latent[:, block], temperatures_K)
+        chi, p = chi.astype(np.float64), p.astype(np.float64)  # sums of squares cancel badly in float32
         chi_sum, chi_sq, p_sum, p_sq = chi_sum + chi, chi_sq + chi * chi, p_sum + p, p_sq + p * p
     n = len(heads)
     chi_mean, p_mean = chi_sum / n, p_sum / n
-    return Grid(chi_mean, p_mean, _std(chi_sq, chi_mean, n), _std(p_sq, p_mean, n))
+    return Grid(
+        chi_mean.astype(np.float32), p_mean.astype(np.float32), _std(chi_sq, chi_mean, n), _std(p_sq, p_mean, n)
+    )
 
 
-def _std(sum_sq, mean, n: int):
-    """Sample standard deviation from the sum of squares and the mean of n values; NaN for n = 1."""
+def _std(sum_sq: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:
+    """Sample standard deviation (float32) from float64 sums of squares and means of n values; NaN for n = 1."""
     if n == 1:
-        return np.full_like(mean, np.nan)
-    return np.sqrt(np.maximum(sum_sq - n * mean * mean, 0.0) / (n - 1))
+        return np.full(mean.shape, np.nan, np.float32)
+    return np.sqrt(np.maximum(sum_sq - n * mean * mean, 0.0) / (n - 1)).astype(np.float32)
 
 
 class _OnnxBackend:
@@ -286,11 +289,14 @@ class Predictor:
         frame = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
         frame["error"] = errors
         frame["warning"] = [
-            "; ".join(f"{kind}: {w}" for kind, s in (("polymer", p), ("solvent", q)) if (w := self.vocabulary_warnings.get((kind, s))))
-            if ok_row else ""
-            for p, q, ok_row in zip(polymers, solvents, ok)
+            self.vocabulary_note({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
         ]
         return frame
+
+    def vocabulary_note(self, molecules: dict[str, str]) -> str:
+        """"" or what is outside the featurizer's vocabulary in these encoded molecules ({kind: SMILES})."""
+        notes = ((kind, self.vocabulary_warnings.get((kind, smiles))) for kind, smiles in molecules.items())
+        return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
 
 
 def _prediction_columns(out: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.errors import GnnChiError
-from gnnchi.evaluation import NUM_FOLDS, PROTOCOLS, _fit_cached, score
+from gnnchi.data.splits import split_indices
+from gnnchi.evaluation import NUM_FOLDS, PROTOCOLS, _fit_cached, config_fingerprint, predict_rows, score
 
 SPACE = {
     "model.depth": [3, 4, 5],
@@ -74,34 +75,39 @@ def tune(
     seed: int = 0,
     val_fraction: float = 0.2,
 ) -> pd.DataFrame:
-    """Run the search; return one row per trial (settings, inner scores, their mean), best first."""
-    from gnnchi.models.ensemble import member_checkpoints
-    from gnnchi.predictor import Predictor
+    """Run the search; return one row per trial (settings, inner scores, their mean), best first.
+
+    Only ``test_fold`` is unseen: the other outer folds train and validate the trials, so the best
+    setting is honest for ``test_fold`` alone (tune once per outer fold for a nested CV).
+    """
     from gnnchi.training import run_lightning_cli
 
     if protocol not in PROTOCOLS:
         raise GnnChiError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
     if not 0 <= test_fold < NUM_FOLDS:
         raise GnnChiError(f"test_fold must be in 0..{NUM_FOLDS - 1}, got {test_fold}")
+    if num_trials < 1 or inner < 1 or not 0 < val_fraction < 1:
+        raise GnnChiError(
+            f"need trials >= 1, inner >= 1 and 0 < val_fraction < 1; got {num_trials}, {inner}, {val_fraction}"
+        )
     spec = PROTOCOLS[protocol]
     metric = "r2_chi_exp" if spec.task == "chi_exp" else "auc_soluble"
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     split_args = ["--data.split", spec.split, "--data.num_folds", str(NUM_FOLDS), "--data.test_fold", str(test_fold),
                   "--data.val_fraction", str(val_fraction)]  # fmt: skip
+    cli = run_lightning_cli([*config_args, *split_args, "--trainer.logger", "false"], run=False)
+    fingerprint, hp = config_fingerprint(cli), cli.datamodule.hparams
+    table = cli.datamodule.prepare_records().table.reset_index(drop=True)
     rows, trials = [], sample_trials(num_trials, seed)
     for t, trial in enumerate(trials):
         scores = []
         for r in range(inner):
             args = [*split_args, "--data.val_seed", str(1000 + r), "--ensemble_members", "1", *_overrides(trial)]
-            models = _fit_cached(config_args, args, output / "models" / f"trial_{t}" / f"inner_{r}")
-            datamodule = run_lightning_cli([*config_args, *args, "--trainer.logger", "false"], run=False).datamodule
-            datamodule.setup("fit")
-            val = datamodule.records.table.iloc[datamodule.indices["val"]]
-            pred = Predictor.from_file(member_checkpoints(models)).predict(
-                val["polymer"].tolist(), val["solvent"].tolist(), val["temperature_K"].to_numpy()
-            )
-            scores.append(score(val, pred).get(metric, float("nan")))
+            models = _fit_cached(config_args, args, output / "models" / f"trial_{t}" / f"inner_{r}", fingerprint)
+            parts = split_indices(table, spec.split, test_fold, NUM_FOLDS, val_fraction, hp.seed, 1000 + r)
+            val = table.iloc[parts["val"]]  # the rows this fit validated on; never the outer test fold
+            scores.append(score(val, predict_rows(models, val, hp)).get(metric, float("nan")))
             print(f"[tune {protocol}] trial {t} inner {r}: val {metric} = {scores[-1]:.3f}", flush=True)
         rows.append(
             {
@@ -115,7 +121,7 @@ def tune(
     table.to_csv(output / "trials.csv", index=False)
     best = int(table["trial"].iloc[0])
     header = (f"# gnnchi tune: protocol {protocol}, outer test fold {test_fold}, {num_trials} trials x {inner} inner "
-              f"validation draws, seed {seed}; best: trial {best}, mean val {metric} = {table[f'mean_{metric}'].iloc[0]:.3f}\n")  # fmt: skip
+              f"validation draws (val_fraction {val_fraction}), seed {seed}; honest for outer fold {test_fold} only; best: trial {best}, mean val {metric} = {table[f'mean_{metric}'].iloc[0]:.3f}\n")  # fmt: skip
     import yaml
 
     (output / "best.yaml").write_text(header + yaml.safe_dump(as_config(trials[best]), sort_keys=False))

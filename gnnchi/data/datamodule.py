@@ -31,6 +31,25 @@ from gnnchi.featurizers import collate_graphs
 log = logging.getLogger(__name__)
 
 
+def scaler_statistics(table, tasks: tuple[str, ...] = TASKS) -> dict[str, list[float] | float]:
+    """Mean/std of 1/T (rows with chi) and of each chi task among ``tasks``; safe defaults where
+    a task has fewer than two values or no spread."""
+    chi_tasks = [t for t in CHI_TASKS if t in tasks]
+    has_chi = table[chi_tasks].notna().any(axis=1)
+    inv_t = 1.0 / table.loc[has_chi, "temperature_K"].to_numpy()
+    chi_mean, chi_std = [], []
+    for task in CHI_TASKS:
+        values = table[task].dropna().to_numpy() if task in tasks else np.array([])
+        chi_mean.append(float(values.mean()) if len(values) else 0.0)
+        chi_std.append(float(values.std()) if len(values) > 1 and values.std() > 0 else 1.0)
+    return {
+        "inv_t_mean": float(inv_t.mean()) if len(inv_t) else 1.0 / 298.15,
+        "inv_t_std": float(inv_t.std()) if len(inv_t) > 1 and inv_t.std() > 0 else 1e-3,
+        "chi_mean": chi_mean,
+        "chi_std": chi_std,
+    }
+
+
 class PairBatch(NamedTuple):
     """A batch of P pairs: the polymer and solvent graphs (PyG layout), temperatures and targets.
 
@@ -177,9 +196,12 @@ class ChiDataModule(L.LightningDataModule):
         import pandas as pd
 
         path = Path(self.hparams.skipped_rows_file)
+        self.num_skipped_rows = len({(p.source, p.row) for p in problems})
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and not trainer.is_global_zero:  # under DDP every rank checks; one writes
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame([p.__dict__ for p in problems]).to_csv(path, index=False)
-        self.num_skipped_rows = len({(p.source, p.row) for p in problems})
         log.warning("skipped %d bad rows; they are listed in %s", self.num_skipped_rows, path)
 
     def setup(self, stage: str | None = None) -> None:
@@ -213,21 +235,7 @@ class ChiDataModule(L.LightningDataModule):
 
     def train_statistics(self) -> dict[str, list[float] | float]:
         """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""
-        table = self.records.table.iloc[self.indices["train"]]
-        chi_tasks = [t for t in CHI_TASKS if t in self.tasks]
-        has_chi = table[chi_tasks].notna().any(axis=1)
-        inv_t = 1.0 / table.loc[has_chi, "temperature_K"].to_numpy()
-        chi_mean, chi_std = [], []
-        for task in CHI_TASKS:
-            values = table[task].dropna().to_numpy() if task in self.tasks else np.array([])
-            chi_mean.append(float(values.mean()) if len(values) else 0.0)
-            chi_std.append(float(values.std()) if len(values) > 1 and values.std() > 0 else 1.0)
-        return {
-            "inv_t_mean": float(inv_t.mean()) if len(inv_t) else 1.0 / 298.15,
-            "inv_t_std": float(inv_t.std()) if len(inv_t) > 1 and inv_t.std() > 0 else 1e-3,
-            "chi_mean": chi_mean,
-            "chi_std": chi_std,
-        }
+        return scaler_statistics(self.records.table.iloc[self.indices["train"]], self.tasks)
 
     def _loader(self, part: str, shuffle: bool) -> DataLoader:
         dataset = self.dataset(part)

@@ -82,6 +82,15 @@ def test_size_limit_and_temperature_range_are_predict_options(model, tmp_path):
         rows["polymer"], rows["solvent"], rows["temperature_K"]
     )
     assert api["error"].tolist() == errors
+    rows[["solvent"]].to_csv(tmp_path / "s.csv", index=False)
+    screen = ["screen", "--model", str(onnx), "--polymer", "*CC*", "--solvents", str(tmp_path / "s.csv"),
+              "--output", str(tmp_path / "r.csv"), "--max_heavy_atoms", "5", "--temperature_range_K", "200", "320",
+              "--temperature_C"]  # fmt: skip
+    with pytest.raises(SystemExit) as status:
+        main([*screen, "20", "80"])
+    assert status.value.code == 2
+    main([*screen, "20", "40"])
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 2 * 2 + 1  # two good candidates x two temperatures, one too large
 
 
 @pytest.mark.parametrize(

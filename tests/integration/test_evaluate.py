@@ -32,8 +32,9 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
     import mlflow
 
     monkeypatch.chdir(tmp_path)
-    out = tmp_path / "out"
-    args = ["evaluate", "--config", QUICK, "--data.data", str(small_table), "--protocol", "leave-solvent-out",
+    out, config = tmp_path / "out", tmp_path / "quick.yaml"
+    config.write_text(Path(QUICK).read_text())
+    args = ["evaluate", "--config", str(config), "--data.data", str(small_table), "--protocol", "leave-solvent-out",
             "--output", str(out), "--members", "2", "--folds", "0", "1",
             "--baselines", "gnnchi_single_model", "single_task", "descriptor_mlp", "random_forest", "cosmo_rs"]  # fmt: skip
     main(args)
@@ -49,6 +50,7 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
         "cosmo_rs",
     }
     assert "within_1sigma_chi_exp" in metrics["mean"] and "auc_soluble" in metrics["baselines"]["random_forest"]["mean"]
+    assert "auc_soluble" not in metrics["baselines"]["single_task"]["mean"]  # its soluble head never trained
 
     predictions = pd.read_csv(out / "predictions.csv")
     for fold in (0, 1):  # the written metrics are those of the written predictions
@@ -76,6 +78,10 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
     main([*args[:-5], "cosmo_rs"])
     assert checkpoint.stat().st_mtime_ns == before
     assert json.loads((out / "metrics.json").read_text())["folds"] == metrics["folds"]
+    # ... and retrains when the config file's contents change
+    config.write_text(Path(QUICK).read_text().replace("max_epochs: 2", "max_epochs: 1"))
+    main([*args[:-5], "cosmo_rs"])
+    assert checkpoint.stat().st_mtime_ns != before
 
 
 def test_evaluate_refuses_bad_options(tmp_path, capsys):
