@@ -53,13 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         verb.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
                           metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
 
-    evaluate = verbs.add_parser(
-        "evaluate", allow_abbrev=False, help="every fold of a protocol, gnnchi and baselines side by side",
-        epilog="Other --section.key value arguments go to the training config, as for fit (e.g. --trainer.max_epochs 30).",
-    )  # fmt: skip
-    evaluate.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
-    evaluate.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
-    evaluate.add_argument("--output", required=True, help="folder for metrics.json, report.md, predictions.csv, plots")
+    evaluate = _training_verb(verbs, "evaluate", "every fold of a protocol, gnnchi and baselines side by side",
+                              "metrics.json, report.md, predictions.csv and the plots")  # fmt: skip
     evaluate.add_argument("--members", type=int, help="ensemble size (default: the config's ensemble_members)")
     evaluate.add_argument("--folds", type=int, nargs="+", help="a subset of the 5 folds (default all)")
     evaluate.add_argument("--baselines", nargs="*", choices=list(BASELINES),
@@ -68,19 +63,26 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chemprop_venv", help="virtualenv for the chemprop baseline (created on first use)")
     evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
 
-    tune = verbs.add_parser(
-        "tune", allow_abbrev=False, help="seeded random search with grouped inner validation inside one outer training part",
-        epilog="Other --section.key value arguments go to the training config, as for fit.",
-    )  # fmt: skip
-    tune.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
-    tune.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
-    tune.add_argument("--output", required=True, help="folder for trials.csv, best.yaml and the trial models")
+    tune = _training_verb(verbs, "tune", "seeded random search with grouped inner validation inside one outer "
+                          "training part", "trials.csv, best.yaml and the trial models")  # fmt: skip
     tune.add_argument("--test_fold", type=int, default=0, help="outer test fold, never seen by the search")
     tune.add_argument("--trials", type=int, default=20)
     tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
     tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
     tune.add_argument("--val_fraction", type=float, default=0.2, help="share of the outer training rows per inner validation draw")
     return parser
+
+
+def _training_verb(verbs, name: str, summary: str, outputs: str) -> argparse.ArgumentParser:
+    """A verb that trains through the fit config: --config (repeatable), --protocol, --output;
+    any other --section.key value goes to the config."""
+    verb = verbs.add_parser(name, allow_abbrev=False, help=summary,
+                            epilog="Other --section.key value arguments go to the training config, as for fit "
+                            "(e.g. --trainer.max_epochs 30).")  # fmt: skip
+    verb.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
+    verb.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
+    verb.add_argument("--output", required=True, help=f"folder for {outputs}")
+    return verb
 
 
 def read_table(path: str, needed: list[str]) -> pd.DataFrame:

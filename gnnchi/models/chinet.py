@@ -9,7 +9,30 @@ from gnnchi.nn import BondMessagePassingEncoder, ChiHead
 from gnnchi.nn.heads import hansen_distance
 
 
-class ChiNet(nn.Module):
+class PairModel(nn.Module):
+    """The forward pass shared by :class:`ChiNet` and the ensemble: encode both molecules of each
+    pair, then the pair head. Subclasses give ``encode_polymers``, ``encode_solvents``, ``pair_head``."""
+
+    def forward(
+        self,
+        polymer_x: Tensor,
+        polymer_edge_index: Tensor,
+        polymer_edge_attr: Tensor,
+        polymer_batch: Tensor,
+        solvent_x: Tensor,
+        solvent_edge_index: Tensor,
+        solvent_edge_attr: Tensor,
+        solvent_batch: Tensor,
+        temperature_K: Tensor,
+    ) -> Tensor:
+        """One polymer graph and one solvent graph per pair; temperature_K [P] -> the pair head's output."""
+        num_pairs = temperature_K.shape[0]
+        polymer = self.encode_polymers(polymer_x, polymer_edge_index, polymer_edge_attr, polymer_batch, num_pairs)
+        solvent = self.encode_solvents(solvent_x, solvent_edge_index, solvent_edge_attr, solvent_batch, num_pairs)
+        return self.pair_head(polymer, solvent, temperature_K)
+
+
+class ChiNet(PairModel):
     """Polymer and solvent graphs + temperature -> [P, 1 + num_chi_tasks]: logit(soluble), chi per task.
 
     Each encoder maps a molecule to 2k numbers, ``u`` (first k) and ``r`` (last k).
@@ -52,21 +75,3 @@ class ChiNet(nn.Module):
         z = hansen_distance(polymer_latent[:, :k], polymer_latent[:, k:], solvent_latent[:, :k], solvent_latent[:, k:])
         logit, chi = self.head(z, temperature_K)
         return torch.cat([logit.unsqueeze(1), chi], dim=1)
-
-    def forward(
-        self,
-        polymer_x: Tensor,
-        polymer_edge_index: Tensor,
-        polymer_edge_attr: Tensor,
-        polymer_batch: Tensor,
-        solvent_x: Tensor,
-        solvent_edge_index: Tensor,
-        solvent_edge_attr: Tensor,
-        solvent_batch: Tensor,
-        temperature_K: Tensor,
-    ) -> Tensor:
-        """One polymer graph and one solvent graph per pair; temperature_K [P] -> [P, 1 + num_chi_tasks]."""
-        num_pairs = temperature_K.shape[0]
-        polymer = self.encode_polymers(polymer_x, polymer_edge_index, polymer_edge_attr, polymer_batch, num_pairs)
-        solvent = self.encode_solvents(solvent_x, solvent_edge_index, solvent_edge_attr, solvent_batch, num_pairs)
-        return self.pair_head(polymer, solvent, temperature_K)

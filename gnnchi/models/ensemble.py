@@ -13,11 +13,11 @@ import torch
 from torch import Tensor, nn
 
 from gnnchi.errors import ModelFileError
-from gnnchi.models.chinet import ChiNet
+from gnnchi.models.chinet import ChiNet, PairModel
 
 
-class EnsembleNet(nn.Module):
-    """n ChiNets with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks]."""
+class EnsembleNet(PairModel):
+    """n ChiNets with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks] (same inputs as ChiNet)."""
 
     def __init__(self, members: list[ChiNet]):
         super().__init__()
@@ -57,24 +57,6 @@ class EnsembleNet(nn.Module):
             for i, m in enumerate(self.members)
         ]
         return torch.stack(outputs, dim=1)
-
-    def forward(
-        self,
-        polymer_x: Tensor,
-        polymer_edge_index: Tensor,
-        polymer_edge_attr: Tensor,
-        polymer_batch: Tensor,
-        solvent_x: Tensor,
-        solvent_edge_index: Tensor,
-        solvent_edge_attr: Tensor,
-        solvent_batch: Tensor,
-        temperature_K: Tensor,
-    ) -> Tensor:
-        """The inputs of :class:`ChiNet` -> [P, n, 1 + num_chi_tasks]."""
-        num_pairs = temperature_K.shape[0]
-        polymer = self.encode_polymers(polymer_x, polymer_edge_index, polymer_edge_attr, polymer_batch, num_pairs)
-        solvent = self.encode_solvents(solvent_x, solvent_edge_index, solvent_edge_attr, solvent_batch, num_pairs)
-        return self.pair_head(polymer, solvent, temperature_K)
 
 
 MANIFEST_NAME = "ensemble.json"
