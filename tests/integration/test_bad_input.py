@@ -220,3 +220,15 @@ def test_normalize_columns_reports_unparsed_numbers_instead_of_dropping_them():
     )
     _, problems = check_pairs(frame, "t")
     assert [(p.column, p.reason) for p in problems] == [("temperature_K", "not a number")]
+
+
+@pytest.mark.parametrize("verb", ["fit", "evaluate"])
+def test_broken_or_missing_config_files_stop_with_a_parser_error(tmp_path, capsys, verb):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("model:\n  depth: [oops\n")
+    extra = ["--protocol", "seed-folds", "--output", str(tmp_path / "out")] if verb == "evaluate" else []
+    for config in (broken, tmp_path / "missing.yaml"):
+        code, err = run_cli([verb, "--config", str(config), *extra], capsys)
+        assert code == 2 and "error" in err and "Traceback" not in err
+    code, err = run_cli(["fit", "--config", QUICK, "--data.duplicates", "maybe"], capsys)
+    assert code == 2 and "keep" in err and "Traceback" not in err
