@@ -29,9 +29,10 @@ def small_table(tmp_path_factory):
 
 
 def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_path, monkeypatch):
-    import mlflow
+    from mlflow import MlflowClient
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the default store: ./mlflow.db
     out, config = tmp_path / "out", tmp_path / "quick.yaml"
     config.write_text(Path(QUICK).read_text())
     args = ["evaluate", "--config", str(config), "--data.data", str(small_table), "--protocol", "leave-solvent-out",
@@ -65,11 +66,11 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
     manifest = json.loads((out / "models" / "gnnchi" / "fold_0" / "ensemble.json").read_text())
     assert manifest["members"] == ["member_0/best.ckpt", "member_1/best.ckpt"]
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    run = mlflow.search_runs(experiment_names=["gnnchi-evaluate"], output_format="list")[0]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")  # (mlflow.set_tracking_uri would set the env var)
+    (run,) = client.search_runs([client.get_experiment_by_name("gnnchi-evaluate").experiment_id])
     assert run.data.metrics["gnnchi/mean/r2_chi_exp"] == pytest.approx(metrics["mean"]["r2_chi_exp"])
     assert "baseline/cosmo_rs/mean/mae_chi_exp" in run.data.metrics
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"metrics.json", "report.md", "parity.png", "calibration.png"} <= artifacts
 
     # a second run reuses the trained models (same fit arguments)
