@@ -142,10 +142,9 @@ def screen(predictor: Predictor, options) -> pd.DataFrame:
         raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
     candidates = read_table(candidates_file, [candidates_kind])
     temps = np.asarray(options.temperature_K or [t + 273.15 for t in options.temperature_C], dtype=np.float32)
-    low, high = predictor.temperature_range_K
-    outside = [f"{t:g} K" for t in temps if not low <= t <= high]
-    if outside:
-        raise DataValidationError("screen", [], f"temperature(s) {outside} outside {low:g}-{high:g} K (--temperature_range_K)")
+    problems = [problem for t in temps if (problem := predictor.temperature_problem(float(t)))]
+    if problems:
+        raise DataValidationError("screen", [], f"{'; '.join(problems)} (--temperature_range_K)")
     fixed_latent, fixed_error = predictor.encode([fixed], fixed_kind)
     if fixed_error[0]:
         raise DataValidationError("screen", [], f"the {fixed_kind} {fixed!r} is invalid: {fixed_error[0]}")

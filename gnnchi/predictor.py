@@ -270,15 +270,10 @@ class Predictor:
         temperatures = np.asarray(temperatures_K, dtype=np.float64)
         polymer_latent, polymer_errors = self.encode(list(polymers), "polymer")
         solvent_latent, solvent_errors = self.encode(list(solvents), "solvent")
-        low, high = self.temperature_range_K
-        errors = []
-        for p_err, s_err, t in zip(polymer_errors, solvent_errors, temperatures):
-            problems = [e for e in (p_err, s_err) if e]
-            if np.isnan(t):
-                problems.append("missing temperature")
-            elif not low <= t <= high:
-                problems.append(f"temperature {t:g} K outside {low:g}-{high:g} K")
-            errors.append("; ".join(problems))
+        errors = [
+            "; ".join(e for e in (p_err, s_err, self.temperature_problem(t)) if e)
+            for p_err, s_err, t in zip(polymer_errors, solvent_errors, temperatures)
+        ]
         ok = np.array([not e for e in errors], dtype=bool)
         values = np.full((len(errors), len(PREDICTION_COLUMNS)), np.nan)
         if ok.any():
@@ -292,6 +287,13 @@ class Predictor:
             self.vocabulary_note({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
         ]
         return frame
+
+    def temperature_problem(self, temperature_K: float) -> str:
+        """"" or why a temperature (kelvin) cannot be predicted: missing, or outside ``temperature_range_K``."""
+        low, high = self.temperature_range_K
+        if np.isnan(temperature_K):
+            return "missing temperature"
+        return "" if low <= temperature_K <= high else f"temperature {temperature_K:g} K outside {low:g}-{high:g} K"
 
     def vocabulary_note(self, molecules: dict[str, str]) -> str:
         """"" or what is outside the featurizer's vocabulary in these encoded molecules ({kind: SMILES})."""
