@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.baselines import chemprop_python
+from gnnchi.evaluation.baselines.chemprop import chemprop_python
 
 
 def best_of(fn, repeats: int = 3) -> float:
@@ -136,8 +136,8 @@ def main() -> None:
     parser.add_argument("--max-screen", type=float, default=1e7, help="largest screening size")
     args = parser.parse_args()
 
-    from gnnchi.export import export_checkpoint
-    from gnnchi.predictor import Predictor
+    from gnnchi.inference.export import export_checkpoint
+    from gnnchi.inference.predictor import Predictor
 
     rows = []
     folder = Path(tempfile.mkdtemp())

@@ -1,33 +1,193 @@
-"""Command line: ``python -m gnnchi <verb> ...``.
+"""Command line: ``python -m gnnchi <verb> ...`` (or ``gnnchi <verb> ...``); ``--help`` lists the verbs.
 
-Training verbs (``fit``, ``validate``, ``test``) go through LightningCLI (see
-:mod:`gnnchi.training`); ``export``, ``predict``, ``screen``, ``evaluate`` and ``tune`` are gnnchi's own
-(the first three do not import Lightning).
+``fit``, ``validate`` and ``test`` go through LightningCLI (:mod:`gnnchi.training.cli`); the other
+verbs are gnnchi's own. ``export``, ``predict`` and ``screen`` do not import Lightning, and
+``predict`` and ``screen`` with an ONNX model do not import torch.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from gnnchi.errors import GnnChiError
+from gnnchi.training import VERBS as TRAINING_VERBS
 
-OWN_VERBS = ("export", "predict", "screen", "evaluate", "tune")
+VERBS = {
+    **TRAINING_VERBS,
+    "export": "write ONNX models of a checkpoint or an ensemble, after a parity check against torch",
+    "predict": "chi and P(soluble) for every row of a CSV of polymer-solvent pairs",
+    "screen": "rank candidate solvents for one polymer, or candidate polymers for one solvent",
+    "evaluate": "score gnnchi and the baselines on every fold of a protocol",
+    "tune": "seeded random search of settings with grouped inner validation inside one outer training part",
+}
+
+
+def program_name() -> str:
+    """``python -m gnnchi`` when run as a module, else the script's name (``gnnchi``)."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "gnnchi"
+    return "python -m gnnchi" if name == "__main__.py" else name
 
 
 def main(args: list[str] | None = None):
     """Run the command line; tests call ``main([...])`` in-process."""
+    from gnnchi.settings import configure_process
+
     argv = list(sys.argv[1:] if args is None else args)
+    configure_process(uses_torch=False)  # warning filters; each verb sets up torch when it uses it
     try:
-        if argv and argv[0] in OWN_VERBS:
-            from gnnchi.commands import run_command
+        if argv and argv[0] in TRAINING_VERBS:
+            from gnnchi.training.cli import run_lightning_cli
 
-            status = run_command(argv)
-            if status:
-                raise SystemExit(status)
-            return None
-        from gnnchi.training import run_lightning_cli
-
-        return run_lightning_cli(args)
+            return run_lightning_cli(args, prog=program_name())
+        status = run_own_verb(argv)
+        if status:
+            raise SystemExit(status)
+        return None
     except GnnChiError as err:  # the user's input is wrong: say what and how to fix it, no traceback
         print(f"gnnchi: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
+    from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES
+    from gnnchi.evaluation.protocols import PROTOCOLS
+    from gnnchi.systems.chi import DEFAULT_TEMPERATURE_RANGE_K
+
+    parser = argparse.ArgumentParser(
+        prog=program_name(),
+        description="gnnchi: Flory-Huggins chi(T) and solubility of polymer-solvent pairs from molecular graphs.",
+        epilog=f"'{program_name()} VERB --help' shows a verb's options.",
+        allow_abbrev=False,
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, **kwargs) -> argparse.ArgumentParser:
+        purpose = VERBS[name]
+        return verbs.add_parser(name, help=purpose, description=f"{purpose[0].upper()}{purpose[1:]}.",
+                                allow_abbrev=False, **kwargs)  # fmt: skip
+
+    for name in TRAINING_VERBS:  # listed here; main() hands them to LightningCLI before parsing
+        verb(name, add_help=False)
+
+    export = verb("export")
+    export.add_argument("--ckpt", required=True, nargs="+",
+                        help="a checkpoint written by fit; several, or an ensemble.json, export an ensemble")  # fmt: skip
+    export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
+    export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
+
+    predict = verb("predict")
+    predict.add_argument("--model", required=True, nargs="+",
+                         help="an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble)")  # fmt: skip
+    predict.add_argument("--input", required=True, help="CSV with polymer, solvent and temperature_K or temperature_C")
+    predict.add_argument("--output", required=True, help="CSV: the input rows in order, predictions and error added")
+
+    screen = verb("screen")
+    screen.add_argument("--model", required=True, nargs="+", help="as for predict")
+    target = screen.add_mutually_exclusive_group(required=True)
+    target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
+    target.add_argument("--solvent", help="solvent SMILES to screen polymers for")
+    screen.add_argument("--solvents", help="CSV of candidate solvents (column 'solvent')")
+    screen.add_argument("--polymers", help="CSV of candidate polymers (column 'polymer')")
+    temps = screen.add_mutually_exclusive_group(required=True)
+    temps.add_argument("--temperature_C", type=float, nargs="+")
+    temps.add_argument("--temperature_K", type=float, nargs="+")
+    screen.add_argument("--output", required=True)
+    screen.add_argument("--rank_by", choices=["chi_exp", "p_soluble"], default="chi_exp",
+                        help="chi_exp ascending (most miscible first) or p_soluble descending")  # fmt: skip
+    for each in (predict, screen):
+        each.add_argument("--max_heavy_atoms", type=int, default=DEFAULT_MAX_HEAVY_ATOMS,
+                          help="larger molecules (heavy atoms of a solvent or repeat unit) are errors")  # fmt: skip
+        each.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
+                          metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
+
+    def training_verb(name: str, outputs: str) -> argparse.ArgumentParser:
+        """A verb that trains through the fit config: --config (repeatable), --protocol, --output;
+        any other --section.key value goes to the config."""
+        each = verb(name, epilog="Other --section.key value arguments go to the training config, as for fit "
+                    "(e.g. --trainer.max_epochs 30).")  # fmt: skip
+        each.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
+        each.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
+        each.add_argument("--output", required=True, help=f"folder for {outputs}")
+        return each
+
+    evaluate = training_verb("evaluate", "metrics.json, report.md, predictions.csv and the plots")
+    evaluate.add_argument("--members", type=int, help="ensemble size (default: the config's ensemble_members)")
+    evaluate.add_argument("--folds", type=int, nargs="+", help="a subset of the 5 folds (default all)")
+    evaluate.add_argument("--baselines", nargs="*", choices=list(BASELINES),
+                          help=f"default: {', '.join(DEFAULT_BASELINES)}")  # fmt: skip
+    evaluate.add_argument("--models_dir", help="where trained models are kept and reused (default <output>/models)")
+    evaluate.add_argument("--chemprop_venv", help="virtualenv for the chemprop baseline (created on first use)")
+    evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
+
+    tune = training_verb("tune", "trials.csv, best.yaml and the trial models")
+    tune.add_argument("--test_fold", type=int, default=0, help="outer test fold, never seen by the search")
+    tune.add_argument("--trials", type=int, default=20)
+    tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
+    tune.add_argument("--val_fraction", type=float, default=0.2, help="share of the outer training rows per inner validation draw")
+    return parser
+
+
+def run_own_verb(argv: list[str]) -> int:
+    """export, predict, screen, evaluate and tune; the exit status."""
+    from gnnchi.settings import configure_process
+
+    parser = build_parser()
+    options, extra = parser.parse_known_args(argv)
+    if extra and options.verb not in ("evaluate", "tune"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if options.verb in ("evaluate", "tune"):  # LightningCLI arguments: the configs, then any overrides
+        configure_process()
+        config_args = [a for path in options.config for a in ("--config", path)] + extra
+        if options.verb == "tune":
+            from gnnchi.evaluation.tuning import tune
+
+            tune(config_args, options.protocol, options.output, options.test_fold, options.trials, options.inner,
+                 options.seed, options.val_fraction)  # fmt: skip
+            return 0
+        from gnnchi.evaluation.run import evaluate
+
+        evaluate(config_args, options.protocol, options.output, members=options.members, folds=options.folds,
+                 baselines=options.baselines, models_dir=options.models_dir, chemprop_venv=options.chemprop_venv,
+                 experiment_name=options.experiment_name)  # fmt: skip
+        return 0
+    if options.verb == "export":
+        configure_process()
+        from gnnchi.inference.export import export_checkpoint
+
+        export_checkpoint(options.ckpt, options.output, options.tolerance)
+        return 0
+    from gnnchi.inference.predictor import Predictor
+
+    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in options.model))
+    predictor = Predictor.from_file(
+        options.model, temperature_range_K=options.temperature_range_K, max_heavy_atoms=options.max_heavy_atoms
+    )
+    if options.verb == "predict":
+        from gnnchi.inference.predict_table import predict_file
+
+        return 1 if predict_file(predictor, options.input, options.output) else 0
+    return screen(predictor, options)
+
+
+def screen(predictor, options) -> int:
+    from gnnchi.data.tables import read_text_table, write_csv
+    from gnnchi.errors import DataValidationError
+    from gnnchi.inference.screening import rank_candidates
+
+    fixed_kind = "polymer" if options.polymer is not None else "solvent"
+    candidates_kind = "solvent" if fixed_kind == "polymer" else "polymer"
+    candidates_file = options.solvents if fixed_kind == "polymer" else options.polymers
+    if not candidates_file:
+        raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
+    candidates = read_text_table(candidates_file, [candidates_kind])
+    temperatures = options.temperature_K or [t + 273.15 for t in options.temperature_C]
+    fixed = options.polymer if fixed_kind == "polymer" else options.solvent
+    ranked = rank_candidates(predictor, fixed_kind, fixed, candidates, temperatures, options.rank_by)
+    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
+    write_csv(ranked, options.output)
+    print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows -> {options.output}")
+    return 0

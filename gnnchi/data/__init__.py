@@ -4,7 +4,7 @@ The DataModule (torch, Lightning) is imported on first use, so the torch-free ON
 can use the records and splits without importing torch.
 """
 
-from gnnchi.data.records import CHI_TASKS, CLASS_TASK, TASKS, PairRecords, check_pairs, read_pairs_csv
+from gnnchi.data.records import PairRecords, check_pairs, read_pairs_csv
 from gnnchi.data.splits import SPLITS, split_indices
 
 _LAZY = {"ChiDataModule", "PairBatch", "PairDataset"}
@@ -19,10 +19,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CHI_TASKS",
-    "CLASS_TASK",
     "SPLITS",
-    "TASKS",
     "ChiDataModule",
     "PairBatch",
     "PairDataset",

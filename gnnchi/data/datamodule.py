@@ -14,19 +14,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
-from gnnchi.data.records import (
-    CHI_TASKS,
-    DEFAULT_TEMPERATURE_RANGE_K,
-    TASKS,
-    resolve_duplicates,
-    PairRecords,
-    check_pairs,
-    normalize_columns,
-    read_pairs_csv,
-)
+from gnnchi.data.records import PairRecords, check_pairs, normalize_columns, read_pairs_csv, resolve_duplicates
 from gnnchi.data.splits import SplitName, split_indices
 from gnnchi.errors import DataValidationError
 from gnnchi.featurizers import collate_graphs
+from gnnchi.systems.chi import CHI, CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +87,8 @@ class PairDataset(Dataset):
         return i
 
     def collate(self, items: list[int]) -> PairBatch:
-        polymers = collate_graphs([self.records.polymers[self.polymer_idx[i]] for i in items])
-        solvents = collate_graphs([self.records.solvents[self.solvent_idx[i]] for i in items])
+        polymers = collate_graphs([self.records.graphs["polymer"][self.polymer_idx[i]] for i in items])
+        solvents = collate_graphs([self.records.graphs["solvent"][self.solvent_idx[i]] for i in items])
         arrays = (*polymers, *solvents, self.temperature[items], self.targets[items], self.rows[items])
         return PairBatch(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
 
@@ -161,9 +153,7 @@ class ChiDataModule(L.LightningDataModule):
             return self.records
         hp = self.hparams
         if hp.data is None:
-            from gnnchi.datasets import bundled_pairs
-
-            frame, source = normalize_columns(bundled_pairs(), "bundled data", lines_given=True), "bundled data"
+            frame, source = normalize_columns(CHI.bundled_data(), "bundled data", lines_given=True), "bundled data"
         else:
             frame, source = read_pairs_csv(hp.data), hp.data
         if "fold" not in frame.columns:

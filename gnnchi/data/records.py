@@ -1,14 +1,14 @@
-"""Pair tables: read a CSV, normalise its columns, and check every row before any training.
+"""Pair tables: normalise a table's columns and check every row before any training.
 
-A pair table has one row per (polymer, solvent, temperature) observation with columns
-``polymer`` (repeat unit SMILES with two `*`), ``solvent`` (SMILES), exactly one of
-``temperature_K`` / ``temperature_C``, and any of the targets ``soluble`` (1 solvent,
-0 non-solvent), ``chi_exp`` and ``chi_cosmo`` (missing values allowed: they are masked).
+A pair table of the chi system (:data:`gnnchi.systems.CHI`) has one row per (polymer, solvent,
+temperature) observation with columns ``polymer`` (repeat unit SMILES with two `*`), ``solvent``
+(SMILES), exactly one of ``temperature_K`` / ``temperature_C``, and any of the targets
+``soluble`` (1 solvent, 0 non-solvent), ``chi_exp`` and ``chi_cosmo`` (missing values allowed:
+they are masked). Columns, units, tasks and their checks come from the system declaration.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,71 +16,35 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, canonical_key, make_mol
+from gnnchi.data.tables import condition_column, read_csv_table
 from gnnchi.errors import DataValidationError, InvalidSmilesError, RowProblem
 from gnnchi.featurizers import MolGraph, featurize
 from gnnchi.featurizers.atom import vocabulary_warning
+from gnnchi.systems.chi import CHI, DEFAULT_TEMPERATURE_RANGE_K, TEMPERATURE
 
-CLASS_TASK = "soluble"
-CHI_TASKS = ("chi_exp", "chi_cosmo")
-TASKS = (CLASS_TASK, *CHI_TASKS)
-TEMPERATURE_COLUMNS = ("temperature_K", "temperature_C")
-ROOM_TEMPERATURE_K = 298.15  # used for rows that carry only a solubility label and no temperature
-DEFAULT_TEMPERATURE_RANGE_K = (150.0, 700.0)
-
-
-def read_csv_table(path: str | Path, **kwargs) -> pd.DataFrame:
-    """A CSV with its delimiter sniffed (``,``, ``;``, tab...); a one-column file needs none."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(str(path), [], "file does not exist")
-    try:
-        with open(path, encoding="utf-8", newline="") as file:
-            sample = file.read(65536)
-        try:
-            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-        except csv.Error:  # one column, or nothing to go by
-            delimiter = ","
-        return pd.read_csv(path, sep=delimiter, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataValidationError(str(path), [], f"cannot read it as CSV ({str(err).splitlines()[0]})") from None
+SYSTEM = CHI
+TASKS = SYSTEM.task_names
 
 
 def read_pairs_csv(path: str | Path) -> pd.DataFrame:
     """Read a pair table and normalise it with :func:`normalize_columns`."""
-    frame = read_csv_table(path, dtype={"polymer": str, "solvent": str})
+    frame = read_csv_table(path, dtype={c: str for c in SYSTEM.molecule_columns})
     return normalize_columns(frame, str(path))
-
-
-def temperature_column(frame: pd.DataFrame, source: str, required: bool = False) -> str | None:
-    """The table's temperature column (its name gives the unit); refuses both, and none if ``required``."""
-    found = [c for c in TEMPERATURE_COLUMNS if c in frame.columns]
-    if len(found) > 1:
-        raise DataValidationError(source, [], "give one temperature column, temperature_K or temperature_C, not both")
-    if not found and required:
-        raise DataValidationError(
-            source, [], f"give exactly one of temperature_K / temperature_C; found {list(frame.columns)}"
-        )
-    return found[0] if found else None
-
-
-def to_kelvin(values, column: str):
-    """Temperatures from ``column`` (``temperature_K`` or ``temperature_C``) in kelvin."""
-    return values + 273.15 if column == "temperature_C" else values
 
 
 def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = False) -> pd.DataFrame:
     """Return a copy with ``temperature_K`` (converted from °C if needed), every target column
     (NaN where absent) and ``row`` (the row's line number in the file, header = line 1; with
     ``lines_given`` the frame's own ``row`` column holds them, as in the bundled data)."""
-    missing = [c for c in ("polymer", "solvent") if c not in frame.columns]
+    missing = [c for c in SYSTEM.molecule_columns if c not in frame.columns]
     if missing:
         raise DataValidationError(
             source,
             [],
-            f"missing column(s) {missing}; found {list(frame.columns)}; expected polymer, solvent, "
-            f"one of {list(TEMPERATURE_COLUMNS)} and any of {list(TASKS)}",
+            f"missing column(s) {missing}; found {list(frame.columns)}; expected {', '.join(SYSTEM.molecule_columns)}, "
+            f"one of {list(TEMPERATURE.units)} and any of {list(TASKS)}",
         )
-    temperature = temperature_column(frame, source)
+    temperature = condition_column(frame, TEMPERATURE, source)
     out = frame.copy()
     if not lines_given:  # a user's own "row" column is kept as "row_input"; "row" is the file line
         out = out.rename(columns={"row": "row_input"})
@@ -96,10 +60,10 @@ def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = Fals
         return values
 
     if temperature is None:
-        out["temperature_K"] = np.nan
+        out[TEMPERATURE.name] = np.nan
     else:
-        out["temperature_K"] = to_kelvin(numeric(temperature), temperature)
-        if temperature != "temperature_K":
+        out[TEMPERATURE.name] = TEMPERATURE.units[temperature](numeric(temperature))
+        if temperature != TEMPERATURE.name:
             out.pop(temperature)
     for task in TASKS:
         out[task] = numeric(task) if task in out.columns else np.nan
@@ -109,15 +73,14 @@ def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = Fals
 
 @dataclass
 class PairRecords:
-    """Checked pairs: each row refers to a unique polymer and solvent graph.
+    """Checked rows: each refers to one graph per molecule column.
 
-    table: the input rows that passed, with ``polymer_idx``, ``solvent_idx``, ``polymer_key``,
-    ``solvent_key`` and ``temperature_K`` filled; polymers/solvents: graphs by index.
+    table: the input rows that passed, with ``<column>_idx`` and ``<column>_key`` (canonical key)
+    for each molecule column, and ``temperature_K`` filled; graphs: per molecule column, graphs by index.
     """
 
     table: pd.DataFrame
-    polymers: list[MolGraph]
-    solvents: list[MolGraph]
+    graphs: dict[str, list[MolGraph]]
     vocabulary_warnings: dict[str, str] = field(default_factory=dict)  # SMILES -> what is unknown
 
     def targets(self) -> np.ndarray:
@@ -145,6 +108,18 @@ class _MoleculeCache:
         return self.index[smiles]
 
 
+def _target_problems(row: int, targets: dict[str, float]) -> list[RowProblem]:
+    """A regression target must be finite; a label 0 or 1 (NaN means missing)."""
+    problems = []
+    for task in SYSTEM.tasks:
+        value = targets[task.name]
+        if task.kind == "regression" and np.isinf(value):
+            problems.append(RowProblem(row, task.name, str(value), f"{task.name.split('_')[0]} must be a finite number"))
+        if task.kind == "classification" and not np.isnan(value) and value not in (0.0, 1.0):
+            problems.append(RowProblem(row, task.name, str(value), f"{task.name} must be 0 or 1"))
+    return problems
+
+
 def check_pairs(
     frame: pd.DataFrame,
     source: str,
@@ -152,63 +127,63 @@ def check_pairs(
     temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
     max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
 ) -> tuple[PairRecords, list[RowProblem]]:
-    """Check every row of a normalised table; return the good rows and ALL problems found."""
-    polymers = _MoleculeCache("polymer", max_heavy_atoms)
-    solvents = _MoleculeCache("solvent", max_heavy_atoms)
+    """Check every row of a normalised table; return the good rows and ALL problems found.
+
+    A row whose regression targets are all missing may omit the temperature (a label-only row,
+    measured at the condition's default); a row with a regression target may not.
+    """
+    caches = {m.column: _MoleculeCache(m.kind, max_heavy_atoms) for m in SYSTEM.molecules}
+    regression = SYSTEM.tasks_of_kind("regression")
     bad_smiles: dict[tuple[str, str], str] = {}
     problems: list[RowProblem] = []
-    columns = {c: frame[c].to_numpy() for c in ("row", "polymer", "solvent", "temperature_K", *TASKS)}
+    columns = {c: frame[c].to_numpy() for c in ("row", *SYSTEM.molecule_columns, TEMPERATURE.name, *TASKS)}
     unparsed = frame["_unparsed"].to_numpy() if "_unparsed" in frame.columns else [[]] * len(frame)
     sources = frame["source"].astype(str).to_numpy() if "source" in frame.columns else [""] * len(frame)
-    fields: dict[str, list] = {"polymer_idx": [], "solvent_idx": [], "polymer_key": [], "solvent_key": []}
+    fields: dict[str, list] = {f"{c}_{part}": [] for c in SYSTEM.molecule_columns for part in ("idx", "key")}
     keep: list[int] = []
     low, high = temperature_range_K
     for i in range(len(frame)):
         row = int(columns["row"][i])
         row_problems = [RowProblem(row, column, text, "not a number") for column, text in unparsed[i]]
         found = {}
-        for kind, cache in (("polymer", polymers), ("solvent", solvents)):
-            smiles = columns[kind][i]
+        for column, cache in caches.items():
+            smiles = columns[column][i]
             smiles = smiles.strip() if isinstance(smiles, str) else ""
-            if (kind, smiles) in bad_smiles:
-                row_problems.append(RowProblem(row, kind, smiles, bad_smiles[(kind, smiles)]))
+            if (column, smiles) in bad_smiles:
+                row_problems.append(RowProblem(row, column, smiles, bad_smiles[(column, smiles)]))
                 continue
             try:
-                found[kind] = cache.get(smiles, row)
+                found[column] = cache.get(smiles, row)
             except InvalidSmilesError as err:
-                bad_smiles[(kind, smiles)] = err.reason
-                row_problems.append(RowProblem(row, kind, smiles, err.reason))
+                bad_smiles[(column, smiles)] = err.reason
+                row_problems.append(RowProblem(row, column, smiles, err.reason))
         targets = {t: columns[t][i] for t in TASKS}
-        for task in CHI_TASKS:
-            if np.isinf(targets[task]):
-                row_problems.append(RowProblem(row, task, str(targets[task]), "chi must be a finite number"))
-        if not np.isnan(targets[CLASS_TASK]) and targets[CLASS_TASK] not in (0.0, 1.0):
-            row_problems.append(RowProblem(row, CLASS_TASK, str(targets[CLASS_TASK]), "soluble must be 0 or 1"))
-        has_chi = any(np.isfinite(targets[t]) for t in CHI_TASKS)
-        if require_target and not has_chi and np.isnan(targets[CLASS_TASK]):
+        row_problems += _target_problems(row, targets)
+        has_value = any(np.isfinite(targets[t]) for t in regression)
+        if require_target and not any(np.isfinite(targets[t]) for t in TASKS):
             row_problems.append(RowProblem(row, "targets", "", f"no target value; give any of {list(TASKS)}"))
-        temperature = columns["temperature_K"][i]
+        temperature = columns[TEMPERATURE.name][i]
         if np.isnan(temperature):
-            if has_chi and not any(c in TEMPERATURE_COLUMNS for c, _ in unparsed[i]):  # reported as not a number
-                row_problems.append(RowProblem(row, "temperature_K", "", "missing temperature for a chi value"))
+            if has_value and not any(c in TEMPERATURE.units for c, _ in unparsed[i]):  # reported as not a number
+                row_problems.append(RowProblem(row, TEMPERATURE.name, "", "missing temperature for a chi value"))
         elif not low <= temperature <= high:
             row_problems.append(
-                RowProblem(row, "temperature_K", f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
+                RowProblem(row, TEMPERATURE.name, f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
             )
         if row_problems:
             problems += [replace(p, source=sources[i]) for p in row_problems] if sources[i] else row_problems
             continue
         keep.append(i)
-        for kind in ("polymer", "solvent"):
-            fields[f"{kind}_idx"].append(found[kind][0])
-            fields[f"{kind}_key"].append(found[kind][1])
+        for column in SYSTEM.molecule_columns:
+            fields[f"{column}_idx"].append(found[column][0])
+            fields[f"{column}_key"].append(found[column][1])
     table = frame.iloc[keep].drop(columns="_unparsed", errors="ignore").reset_index(drop=True)
     for name, values in fields.items():
         table[name] = values
-    table["temperature_K"] = table["temperature_K"].fillna(ROOM_TEMPERATURE_K)
-    used = set(table["polymer"].str.strip()) | set(table["solvent"].str.strip())
-    warnings = {s: w for cache in (polymers, solvents) for s, w in cache.warnings.items() if s in used}
-    return PairRecords(table, polymers.graphs, solvents.graphs, warnings), problems
+    table[TEMPERATURE.name] = table[TEMPERATURE.name].fillna(TEMPERATURE.default)
+    used = set().union(*(table[c].str.strip() for c in SYSTEM.molecule_columns))
+    warnings = {s: w for cache in caches.values() for s, w in cache.warnings.items() if s in used}
+    return PairRecords(table, {c: cache.graphs for c, cache in caches.items()}, warnings), problems
 
 
 DUPLICATE_POLICIES = ("keep", "average", "fail")
@@ -226,7 +201,7 @@ def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, 
     if policy not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
     table = table.copy()
-    keys = [table["polymer_key"], table["solvent_key"], table["temperature_K"].round(2)]
+    keys = [*(table[f"{c}_key"] for c in SYSTEM.molecule_columns), table[TEMPERATURE.name].round(2)]
     problems, conflicts = [], 0
     for task in TASKS:
         present = table[task].notna()
@@ -245,7 +220,7 @@ def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, 
             ]
             if policy == "average":
                 mean = float(values.mean())
-                if task == CLASS_TASK:
+                if SYSTEM.task(task).kind == "classification":
                     mean = float(round(mean)) if mean != 0.5 else np.nan
                 table.loc[values.index, task] = np.nan
                 table.at[values.index[0], task] = mean

@@ -13,18 +13,22 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.errors import SplitError
+from gnnchi.systems.chi import CHI
 
 SplitName = Literal["paper", "pair", "polymer", "solvent"]
-SPLITS = ("paper", "pair", "polymer", "solvent")
+SPLITS = tuple(CHI.splits)
 
 
 def group_keys(table: pd.DataFrame, split: SplitName) -> pd.Series:
-    """The group of each row (canonical keys, so spelling variants of a molecule share a group)."""
-    if split in ("paper", "pair"):
-        return table["polymer_key"] + "|" + table["solvent_key"]
-    if split in ("polymer", "solvent"):
-        return table[f"{split}_key"]
-    raise SplitError(f"unknown split {split!r}; choose one of {SPLITS}")
+    """The group of each row: the canonical keys of the split's molecule columns (so spelling
+    variants of a molecule share a group), as the system declares them."""
+    if split not in CHI.splits:
+        raise SplitError(f"unknown split {split!r}; choose one of {SPLITS}")
+    columns = CHI.splits[split]
+    keys = table[f"{columns[0]}_key"]
+    for column in columns[1:]:
+        keys = keys + "|" + table[f"{column}_key"]
+    return keys
 
 
 def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Load the bundled data as one pair table (see :mod:`gnnchi.data.records` for the columns)."""
+"""Load the bundled data as one table of the chi system (:mod:`gnnchi.systems.chi` declares its columns)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.records import ROOM_TEMPERATURE_K, TASKS
+from gnnchi.systems.chi import ROOM_TEMPERATURE_K, TASKS
 
 HERE = Path(__file__).parent
 MTL = HERE / "mtl_chiparameter"

@@ -1,6 +1,31 @@
-"""The pure pair model (export target) and the LightningModule that trains it."""
+"""The pure pair models (export targets), checkpoint loading, and the LightningModule that trains them.
 
-from gnnchi.models.chinet import ChiNet
-from gnnchi.models.module import ChiModule, load_checkpoint
+The LightningModule (Lightning) is imported on first use, so export and inference load models
+without importing Lightning.
+"""
 
-__all__ = ["ChiModule", "ChiNet", "load_checkpoint"]
+from gnnchi.models.checkpoint import build_net, load_net, model_card, read_checkpoint
+from gnnchi.models.chinet import ChiNet, HansenPairNet, PairModel
+
+_LAZY = {"ChiModule": "module", "load_checkpoint": "module"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"gnnchi.models.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ChiModule",
+    "ChiNet",
+    "HansenPairNet",
+    "PairModel",
+    "build_net",
+    "load_checkpoint",
+    "load_net",
+    "model_card",
+    "read_checkpoint",
+]

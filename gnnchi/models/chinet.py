@@ -1,12 +1,15 @@
-"""ChiNet: the whole pair model as a pure ``torch.nn.Module`` (the export target)."""
+"""The pair models as pure ``torch.nn.Module``\\ s (the export targets).
+
+:class:`HansenPairNet` is any two encoders feeding the Hansen-like pair head; :class:`ChiNet` is
+that with the two graph encoders (gnnchi), and the descriptor baseline is that with MLPs on
+RDKit descriptors. :class:`PairModel` is the graph forward pass shared with the ensemble.
+"""
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from gnnchi.nn import BondMessagePassingEncoder, ChiHead
-from gnnchi.nn.heads import hansen_distance
 
 
 class PairModel(nn.Module):
@@ -32,10 +35,32 @@ class PairModel(nn.Module):
         return self.pair_head(polymer, solvent, temperature_K)
 
 
-class ChiNet(PairModel):
+class HansenPairNet(PairModel):
+    """A polymer encoder and a solvent encoder, each mapping its inputs to [., 2k] (``u`` then ``r``),
+    feeding one :class:`ChiHead`: [P, 1 + num_chi_tasks] = logit(soluble), chi per task."""
+
+    def __init__(self, polymer_encoder: nn.Module, solvent_encoder: nn.Module, head: ChiHead):
+        super().__init__()
+        self.polymer_encoder, self.solvent_encoder, self.head = polymer_encoder, solvent_encoder, head
+        self.latent_dim = head.linear.in_features
+
+    def encode_polymers(self, *inputs) -> Tensor:
+        """The polymer encoder's inputs -> [num_polymers, 2k]."""
+        return self.polymer_encoder(*inputs)
+
+    def encode_solvents(self, *inputs) -> Tensor:
+        """The solvent encoder's inputs -> [num_solvents, 2k]."""
+        return self.solvent_encoder(*inputs)
+
+    def pair_head(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
+        """[P, 2k], [P, 2k], [P] -> [P, 1 + num_chi_tasks]."""
+        return self.head.from_latents(polymer_latent, solvent_latent, temperature_K)
+
+
+class ChiNet(HansenPairNet):
     """Polymer and solvent graphs + temperature -> [P, 1 + num_chi_tasks]: logit(soluble), chi per task.
 
-    Each encoder maps a molecule to 2k numbers, ``u`` (first k) and ``r`` (last k).
+    Each D-MPNN encoder maps a molecule graph to 2k numbers, ``u`` (first k) and ``r`` (last k).
     """
 
     def __init__(
@@ -51,27 +76,9 @@ class ChiNet(PairModel):
         num_chi_tasks: int = 2,
         temperature_order: int = 1,
     ):
-        super().__init__()
-        self.latent_dim = latent_dim
-
         def encoder() -> BondMessagePassingEncoder:
             return BondMessagePassingEncoder(atom_dim, bond_dim, 2 * latent_dim, hidden_dim, depth, ffn_hidden_dim, dropout)
 
-        self.polymer_encoder = encoder()
-        self.solvent_encoder = self.polymer_encoder if shared_encoder else encoder()
-        self.head = ChiHead(latent_dim, num_chi_tasks, temperature_order)
-
-    def encode_polymers(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        """Periodic polymer graphs -> [num_graphs, 2k]."""
-        return self.polymer_encoder(x, edge_index, edge_attr, batch, num_graphs)
-
-    def encode_solvents(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        """Solvent graphs -> [num_graphs, 2k]."""
-        return self.solvent_encoder(x, edge_index, edge_attr, batch, num_graphs)
-
-    def pair_head(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
-        """[P, 2k], [P, 2k], [P] -> [P, 1 + num_chi_tasks]."""
-        k = self.latent_dim
-        z = hansen_distance(polymer_latent[:, :k], polymer_latent[:, k:], solvent_latent[:, :k], solvent_latent[:, k:])
-        logit, chi = self.head(z, temperature_K)
-        return torch.cat([logit.unsqueeze(1), chi], dim=1)
+        polymer_encoder = encoder()
+        solvent_encoder = polymer_encoder if shared_encoder else encoder()
+        super().__init__(polymer_encoder, solvent_encoder, ChiHead(latent_dim, num_chi_tasks, temperature_order))

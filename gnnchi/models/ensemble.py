@@ -1,4 +1,4 @@
-"""EnsembleNet: n trained ChiNets as one module (the export target of an ensemble).
+"""EnsembleNet: n trained pair models as one module (the export target of an ensemble).
 
 Encodings of the members are concatenated, so a molecule is still encoded once per call,
 and pair outputs are stacked per member: the spread over members is the uncertainty.
@@ -13,13 +13,13 @@ import torch
 from torch import Tensor, nn
 
 from gnnchi.errors import ModelFileError
-from gnnchi.models.chinet import ChiNet, PairModel
+from gnnchi.models.chinet import HansenPairNet, PairModel
 
 
 class EnsembleNet(PairModel):
-    """n ChiNets with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks] (same inputs as ChiNet)."""
+    """n pair models with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks] (same inputs as ChiNet)."""
 
-    def __init__(self, members: list[ChiNet]):
+    def __init__(self, members: list[HansenPairNet]):
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
@@ -94,6 +94,6 @@ def member_checkpoints(paths: list[str | Path]) -> list[Path]:
 
 def load_ensemble(paths: list[str | Path]) -> EnsembleNet:
     """An eval-mode EnsembleNet from checkpoints and/or manifests (weights only, no pickled objects)."""
-    from gnnchi.models.module import load_checkpoint
+    from gnnchi.models.checkpoint import load_net
 
-    return EnsembleNet([load_checkpoint(p).net for p in member_checkpoints(paths)]).eval()
+    return EnsembleNet([load_net(p) for p in member_checkpoints(paths)]).eval()

@@ -1,4 +1,4 @@
-"""ChiModule: trains :class:`ChiNet` on the three tasks with missing targets masked."""
+"""ChiModule: trains the chi system's pair model on its tasks with missing targets masked."""
 
 from __future__ import annotations
 
@@ -8,26 +8,30 @@ from pathlib import Path
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import CatMetric, MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
-import gnnchi
 from gnnchi.data.datamodule import PairBatch
-from gnnchi.data.records import CHI_TASKS, CLASS_TASK, TASKS
 from gnnchi.errors import ModelFileError
-from gnnchi.featurizers import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION
-from gnnchi.models.chinet import ChiNet
+from gnnchi.models.checkpoint import build_net, check_model_card, model_card, read_checkpoint
+from gnnchi.nn import MaskedMultitaskLoss
+from gnnchi.systems.chi import CHI, CHI_TASKS, CLASS_TASK, TASKS
 
 STAGES = ("train", "val", "test")
+METRIC_CLASSES = {
+    "r2": R2Score,
+    "mae": MeanAbsoluteError,
+    "rmse": lambda: MeanSquaredError(squared=False),
+    "auc": BinaryAUROC,
+    "accuracy": BinaryAccuracy,
+}
 
 
 def _task_metrics(task: str) -> MetricCollection:
-    if task == CLASS_TASK:
-        return MetricCollection({"auc": BinaryAUROC(), "accuracy": BinaryAccuracy()})
-    return MetricCollection({"r2": R2Score(), "mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False)})
+    """The metrics the system declares for ``task``."""
+    return MetricCollection({name: METRIC_CLASSES[name]() for name in CHI.task(task).metrics})
 
 
 class ChiModule(L.LightningModule):
@@ -67,18 +71,8 @@ class ChiModule(L.LightningModule):
             raise ValueError(f"task_weights has unknown tasks {sorted(unknown)}; tasks are {list(TASKS)}")
         self.save_hyperparameters()
         self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in TASKS}
-        self.net = ChiNet(
-            ATOM_DIM,
-            BOND_DIM,
-            latent_dim=latent_dim,
-            hidden_dim=hidden_dim,
-            depth=depth,
-            ffn_hidden_dim=ffn_hidden_dim,
-            dropout=dropout,
-            shared_encoder=shared_encoder,
-            num_chi_tasks=len(CHI_TASKS),
-            temperature_order=temperature_order,
-        )
+        self.net = build_net(CHI.name, **self.hparams)
+        self.loss = MaskedMultitaskLoss([CHI.task(t).kind for t in TASKS], [self.task_weights[t] for t in TASKS])
         template = {task: _task_metrics(task) for task in TASKS}
         self.metrics = nn.ModuleDict(
             {
@@ -101,10 +95,7 @@ class ChiModule(L.LightningModule):
         """Fit the temperature and chi scalers on the training rows (kept as buffers in the checkpoint)."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if stage == "fit" and hasattr(datamodule, "train_statistics"):
-            stats = datamodule.train_statistics()
-            head = self.net.head
-            for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
-                getattr(head, name).copy_(torch.as_tensor(stats[name], dtype=torch.float32))
+            self.net.head.set_scalers(datamodule.train_statistics())
 
     def on_fit_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -115,26 +106,19 @@ class ChiModule(L.LightningModule):
     def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
         out = self(batch)  # [P, 3]
         targets = batch.targets  # [P, 3]
-        chi_std = self.net.head.chi_std
-        total = out.new_zeros(())
-        for j, task in enumerate(TASKS):
-            mask = ~torch.isnan(targets[:, j])
-            count = int(mask.sum())
-            if count == 0:
-                continue
-            pred, target = out[mask, j], targets[mask, j]
+        total, terms = self.loss(out, targets, self.net.head.output_scale())
+        for j, (loss, mask) in terms.items():
+            task, count = TASKS[j], int(mask.sum())
+            pred, target = out[mask, j].detach(), targets[mask, j]
             if task == CLASS_TASK:
-                loss = F.binary_cross_entropy_with_logits(pred, target)
                 self.metrics[f"{stage}_{task}"].update(torch.sigmoid(pred), target.long())
             else:
-                loss = F.mse_loss(pred / chi_std[j - 1], target / chi_std[j - 1])  # standardised chi
                 self.metrics[f"{stage}_{task}"].update(pred, target)
                 if stage == "test":
-                    self.parity[f"{task}_pred"].update(pred.detach())
+                    self.parity[f"{task}_pred"].update(pred)
                     self.parity[f"{task}_target"].update(target)
             self._metric_counts[f"{stage}_{task}"] += count
             self.losses[f"{stage}_loss_{task}"].update(loss.detach(), weight=count)
-            total = total + self.task_weights[task] * loss
         return total
 
     def _log_epoch_metrics(self, stage: str) -> None:
@@ -217,7 +201,7 @@ class ChiModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["gnnchi"] = model_card()
+        checkpoint["gnnchi"] = model_card(CHI.name)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         check_model_card(checkpoint.get("gnnchi"), "checkpoint")
@@ -225,16 +209,14 @@ class ChiModule(L.LightningModule):
 
 def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:
     """Predicted against measured chi on the test set, one panel per chi task, as ``parity_test.png`` in MLflow."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from lightning.pytorch.loggers import MLFlowLogger
+    from matplotlib.figure import Figure
 
     mlflow_loggers = [lg for lg in loggers if isinstance(lg, MLFlowLogger)]
     if not mlflow_loggers:
         return
-    fig, axes = plt.subplots(1, len(pairs), figsize=(4.5 * len(pairs), 4.2), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(pairs), 4.2))
+    axes = fig.subplots(1, len(pairs), squeeze=False)
     for ax, (task, (target, pred)) in zip(axes[0], pairs.items()):
         target, pred = target.cpu().numpy(), pred.cpu().numpy()
         low, high = float(min(target.min(), pred.min())), float(max(target.max(), pred.max()))
@@ -244,49 +226,6 @@ def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:
     fig.tight_layout()
     for logger in mlflow_loggers:
         logger.experiment.log_figure(logger.run_id, fig, "parity_test.png")
-    plt.close(fig)
-
-
-def model_card() -> dict:
-    """Plain values that say what a saved model needs: versions, feature sizes, task names."""
-    return {
-        "version": gnnchi.__version__,
-        "featurizer_version": FEATURIZER_VERSION,
-        "atom_dim": ATOM_DIM,
-        "bond_dim": BOND_DIM,
-        "tasks": list(TASKS),
-    }
-
-
-def check_model_card(card: dict | None, what: str) -> None:
-    """Refuse a model that is not gnnchi's or was trained on other features."""
-    if not isinstance(card, dict):
-        raise ModelFileError(f"this {what} is not a gnnchi model (no gnnchi model card)")
-    if card.get("featurizer_version") != FEATURIZER_VERSION:
-        raise ModelFileError(
-            f"this {what} was trained with featurizer version {card.get('featurizer_version')}, "
-            f"gnnchi {gnnchi.__version__} uses version {FEATURIZER_VERSION}: retrain it"
-        )
-    expected = model_card()
-    for key in ("atom_dim", "bond_dim", "tasks"):
-        if card.get(key) != expected[key]:
-            raise ModelFileError(f"this {what} has {key} {card.get(key)!r}; this gnnchi expects {expected[key]!r}")
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """The checked contents of a gnnchi checkpoint, read without unpickling any object."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated files, tampered pickles and non-zip data all land here
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelFileError(f"{path} is not a readable gnnchi checkpoint ({reason})") from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ModelFileError(f"{path} is not a Lightning checkpoint")
-    check_model_card(checkpoint.get("gnnchi"), f"checkpoint {path}")
-    return checkpoint
 
 
 def load_checkpoint(path: str | Path) -> ChiModule:

@@ -2,5 +2,6 @@
 
 from gnnchi.nn.encoders import BondMessagePassingEncoder, mean_pool
 from gnnchi.nn.heads import ChiHead
+from gnnchi.nn.loss import MaskedMultitaskLoss
 
-__all__ = ["BondMessagePassingEncoder", "ChiHead", "mean_pool"]
+__all__ = ["BondMessagePassingEncoder", "ChiHead", "MaskedMultitaskLoss", "mean_pool"]

@@ -30,6 +30,15 @@ class ChiHead(nn.Module):
         self.register_buffer("chi_mean", torch.zeros(num_chi_tasks))
         self.register_buffer("chi_std", torch.ones(num_chi_tasks))
 
+    def set_scalers(self, statistics: dict) -> None:
+        """Copy the training rows' scalers (``inv_t_mean``, ``inv_t_std``, ``chi_mean``, ``chi_std``) into the buffers."""
+        for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
+            getattr(self, name).copy_(torch.as_tensor(statistics[name], dtype=torch.float32))
+
+    def output_scale(self) -> Tensor:
+        """[1 + C]: the scale each output column's loss divides by (1 for the logit, the std of each chi task)."""
+        return torch.cat([self.chi_std.new_ones(1), self.chi_std])
+
     def coefficients(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """z [P, k] -> logit [P], g [P, num_chi_tasks, order + 1] (on the scaled t)."""
         out = self.linear(z)
@@ -46,3 +55,11 @@ class ChiHead(nn.Module):
     def forward(self, z: Tensor, temperature_K: Tensor) -> tuple[Tensor, Tensor]:
         logit, g = self.coefficients(z)
         return logit, self.chi(g, temperature_K)
+
+    def from_latents(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
+        """Encodings [P, 2k] (``u`` then ``r``) of both molecules and temperature_K [P] -> [P, 1 + C]:
+        the solubility logit, then chi per chi task."""
+        k = self.linear.in_features
+        z = hansen_distance(polymer_latent[:, :k], polymer_latent[:, k:], solvent_latent[:, :k], solvent_latent[:, k:])
+        logit, chi = self(z, temperature_K)
+        return torch.cat([logit.unsqueeze(1), chi], dim=1)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gnnchi.cli import main
-from gnnchi.evaluation import score
+from gnnchi.evaluation.metrics import score
 
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
@@ -95,7 +95,7 @@ def test_evaluate_refuses_bad_options(tmp_path, capsys):
 def test_tune_is_reproducible_and_writes_a_config_layer(small_table, tmp_path, monkeypatch):
     import yaml
 
-    from gnnchi.tuning import sample_trials
+    from gnnchi.evaluation.tuning import sample_trials
 
     assert sample_trials(5, seed=3) == sample_trials(5, seed=3) != sample_trials(5, seed=4)
     monkeypatch.chdir(tmp_path)

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from gnnchi.cli import main
-from gnnchi.export import ExportError, export_checkpoint
+from gnnchi.inference.export import ExportError, export_checkpoint
 from gnnchi.models import ChiModule
-from gnnchi.models.module import model_card
-from gnnchi.predictor import Predictor, export_file_names, model_metadata
+from gnnchi.models.checkpoint import model_card
+from gnnchi.inference.onnx_format import file_names as export_file_names, read_metadata as model_metadata
+from gnnchi.inference.predictor import Predictor
 
 PAIRS = pd.DataFrame(
     {
@@ -96,7 +97,7 @@ def test_predict_command_keeps_every_row_in_order(exported, tmp_path):
 def test_onnx_predictor_does_not_import_torch(exported):
     _, paths, _ = exported
     code = (
-        "import sys; from gnnchi.predictor import Predictor; "
+        "import sys; from gnnchi.inference.predictor import Predictor; "
         f"p = Predictor.from_file({str(paths['pair_model'])!r}); "
         "out = p.predict(['*CC(*)c1ccccc1'], ['Cc1ccccc1'], [298.15]); "
         "assert out['error'][0] == '' and out['chi_exp'].notna().all(); "

@@ -3,7 +3,8 @@ import os
 import pytest
 import torch
 
-from gnnchi.checkpointing import AtomicCheckpointIO, atomic_write
+from gnnchi.files import atomic_write
+from gnnchi.training.checkpointing import AtomicCheckpointIO
 
 
 def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):

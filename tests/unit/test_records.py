@@ -78,8 +78,8 @@ def test_solubility_rows_may_lack_a_temperature():
 
 def test_molecules_are_featurized_once(bundled_records):
     table = bundled_records.table
-    assert len(bundled_records.polymers) == table["polymer"].nunique()
-    assert len(bundled_records.solvents) == table["solvent"].nunique()
+    assert len(bundled_records.graphs["polymer"]) == table["polymer"].nunique()
+    assert len(bundled_records.graphs["solvent"]) == table["solvent"].nunique()
 
 
 def test_one_column_and_unreadable_files(tmp_path):

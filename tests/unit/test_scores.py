@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gnnchi.evaluation import score, sigma_scale_from, summarize
+from gnnchi.evaluation.metrics import score, sigma_scale_from, summarize
 
 
 def frame(chi, soluble=None):

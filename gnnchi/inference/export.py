@@ -9,7 +9,6 @@ and batches of one and of many.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -18,18 +17,17 @@ import torch
 from torch import Tensor, nn
 from torch.export import Dim
 
-import gnnchi
-from gnnchi.checkpointing import atomic_write
 from gnnchi.chem import make_mol
-from gnnchi.data.records import CHI_TASKS, TASKS
 from gnnchi.errors import GnnChiError
-from gnnchi.featurizers import FEATURIZER_VERSION, GraphBatch, collate_graphs, featurize
+from gnnchi.featurizers import GraphBatch, collate_graphs, featurize
+from gnnchi.files import atomic_write
+from gnnchi.inference import onnx_format
+from gnnchi.inference.onnx_format import ENCODER_INPUTS, GRAPH_INPUTS, HEAD_INPUTS, MOLECULE_KINDS, OUTPUTS, PAIR_INPUTS
+from gnnchi.inference.screening import HeadParameters
 from gnnchi.models.ensemble import EnsembleNet, load_ensemble
-from gnnchi.predictor import EXPORT_FORMAT, export_file_names
+from gnnchi.systems.chi import CHI_TASKS, CLASS_TASK, TASKS
 
-GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
-PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in ("polymer", "solvent") for name in GRAPH_INPUTS) + ("temperature_K",)
-OUTPUT_COLUMNS = ("logit_soluble", *CHI_TASKS)
+OUTPUT_COLUMNS = (f"logit_{CLASS_TASK}", *CHI_TASKS)
 
 # export example: sizes other than those of the parity check below
 EXAMPLE = (["*CC(*)c1ccccc1", "*CCO*", "*CC(*)Cl"], ["Cc1ccccc1", "CCO", "C1CCOC1"])
@@ -77,22 +75,8 @@ def pair_arrays(polymers: list[str], solvents: list[str], temperatures_K) -> dic
 
 
 def _metadata(net: EnsembleNet, part: str) -> dict[str, str]:
-    heads = [member.head for member in net.members]
-    return {
-        "gnnchi_version": gnnchi.__version__,
-        "gnnchi_part": part,
-        "export_format": EXPORT_FORMAT,
-        "featurizer_version": str(FEATURIZER_VERSION),
-        "tasks": json.dumps(list(TASKS)),
-        "output_columns": json.dumps(list(OUTPUT_COLUMNS)),
-        "latent_dim": str(net.latent_dim),
-        "ensemble_members": str(net.num_members),
-        # one entry per member, in the order of the encodings' column blocks
-        "temperature_order": json.dumps([h.order for h in heads]),
-        "temperature_scaling": json.dumps([{"inv_t_mean": h.inv_t_mean.item(), "inv_t_std": h.inv_t_std.item()} for h in heads]),
-        "chi_scaling": json.dumps([{"mean": h.chi_mean.tolist(), "std": h.chi_std.tolist()} for h in heads]),
-        "head_linear": json.dumps([{"weight": h.linear.weight.tolist(), "bias": h.linear.bias.tolist()} for h in heads]),
-    }
+    heads = [HeadParameters.from_torch(member.head) for member in net.members]
+    return onnx_format.part_metadata(part, heads, net.latent_dim, list(TASKS), list(OUTPUT_COLUMNS))
 
 
 def _to_onnx_bytes(module: nn.Module, args: tuple, names: list[str], outputs: list[str], dynamic: dict, meta: dict) -> bytes:
@@ -119,27 +103,24 @@ def export_models(net: EnsembleNet) -> dict[str, bytes]:
     example = pair_arrays(*EXAMPLE, [300.0, 320.0, 340.0])
     tensors = {k: torch.from_numpy(v) for k, v in example.items()}
     pairs = Dim("pairs")
-    dyn_pair = {f"{kind}_{name}": dims for kind in ("polymer", "solvent") for name, dims in _graph_dims(kind).items()}
+    dyn_pair = {f"{kind}_{name}": dims for kind in MOLECULE_KINDS for name, dims in _graph_dims(kind).items()}
     dyn_pair["temperature_K"] = {0: pairs}
     models = {
         "pair_model": _to_onnx_bytes(
-            net, tuple(tensors[n] for n in PAIR_INPUTS), list(PAIR_INPUTS), ["outputs"], dyn_pair,
+            net, tuple(tensors[n] for n in PAIR_INPUTS), list(PAIR_INPUTS), [OUTPUTS["pair_model"]], dyn_pair,
             _metadata(net, "pair_model"),
         )  # fmt: skip
     }
-    for kind in ("polymer", "solvent"):
+    for kind in MOLECULE_KINDS:
+        part = f"{kind}_encoder"
         encoder = _Encoder(getattr(net, f"encode_{kind}s"))
         args = tuple(tensors[f"{kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(3),)
         dyn = {**_graph_dims(kind), "graph_ids": {0: Dim("graphs")}}
-        models[f"{kind}_encoder"] = _to_onnx_bytes(
-            encoder, args, [*GRAPH_INPUTS, "graph_ids"], ["latent"], dyn, _metadata(net, f"{kind}_encoder")
-        )
+        models[part] = _to_onnx_bytes(encoder, args, list(ENCODER_INPUTS), [OUTPUTS[part]], dyn, _metadata(net, part))
     latent = torch.randn(3, 2 * net.latent_dim * net.num_members)
     models["pair_head"] = _to_onnx_bytes(
-        _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]),
-        ["polymer_latent", "solvent_latent", "temperature_K"], ["outputs"],
-        {"polymer_latent": {0: pairs}, "solvent_latent": {0: pairs}, "temperature_K": {0: pairs}},
-        _metadata(net, "pair_head"),
+        _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]), list(HEAD_INPUTS),
+        [OUTPUTS["pair_head"]], {name: {0: pairs} for name in HEAD_INPUTS}, _metadata(net, "pair_head"),
     )  # fmt: skip
     return models
 
@@ -158,13 +139,11 @@ def check_parity(net: EnsembleNet, models: dict[str, bytes], tolerance: float) -
             expected = net(*(torch.from_numpy(arrays[n]) for n in PAIR_INPUTS)).numpy()
         whole = sessions["pair_model"].run(None, arrays)[0]
         latents = []
-        for kind in ("polymer", "solvent"):
+        for kind in MOLECULE_KINDS:
             feeds = {n: arrays[f"{kind}_{n}"] for n in GRAPH_INPUTS}
             feeds["graph_ids"] = np.arange(len(polymers), dtype=np.int64)
             latents.append(sessions[f"{kind}_encoder"].run(None, feeds)[0])
-        split = sessions["pair_head"].run(
-            None, {"polymer_latent": latents[0], "solvent_latent": latents[1], "temperature_K": temperatures}
-        )[0]
+        split = sessions["pair_head"].run(None, dict(zip(HEAD_INPUTS, (*latents, temperatures))))[0]
         for got in (whole, split):
             if got.shape != expected.shape:
                 raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
@@ -181,7 +160,7 @@ def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) 
     net = load_ensemble(paths)
     models = export_models(net)
     worst = check_parity(net, models, tolerance)
-    files = export_file_names(output)
+    files = onnx_format.file_names(output)
     for part, data in models.items():
         atomic_write(files[part], lambda file, data=data: file.write(data))
     print(f"exported {', '.join(str(p) for p in files.values())} ({net.num_members} member(s); "

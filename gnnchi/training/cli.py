@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from lightning.pytorch import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
@@ -14,11 +13,13 @@ from gnnchi.data import ChiDataModule
 from gnnchi.errors import GnnChiError
 from gnnchi.models import ChiModule
 from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
-from gnnchi.models.module import read_checkpoint
+from gnnchi.models.checkpoint import read_checkpoint
+from gnnchi.settings import configure_process
+from gnnchi.training import VERBS
 
 TRAINER_DEFAULTS = {
-    "logger": {"class_path": "gnnchi.tracking.GnnChiMLFlowLogger"},
-    "plugins": [{"class_path": "gnnchi.checkpointing.AtomicCheckpointIO"}],
+    "logger": {"class_path": "gnnchi.training.tracking.GnnChiMLFlowLogger"},
+    "plugins": [{"class_path": "gnnchi.training.checkpointing.AtomicCheckpointIO"}],
     "max_epochs": 100,
     "log_every_n_steps": 10,
 }
@@ -41,6 +42,11 @@ class ConfigToRunCallback(SaveConfigCallback):
 class GnnChiCLI(LightningCLI):
     """LightningCLI with a ``checkpoint`` section (best and last), a test of the best model after
     ``fit``, and ensembles: ``ensemble_members: n`` makes ``fit`` train n models."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """fit, validate and test; Lightning's ``predict`` is gnnchi's own verb."""
+        return {name: kwargs for name, kwargs in LightningCLI.subcommands().items() if name in VERBS}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -69,7 +75,7 @@ class GnnChiCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        torch.set_num_threads(config.torch_threads)
+        configure_process(config.torch_threads)
 
     def _parse_ckpt_path(self) -> None:
         """Refuse a checkpoint that is not a readable gnnchi model before LightningCLI reads it."""
@@ -121,10 +127,9 @@ class GnnChiCLI(LightningCLI):
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
 
 
-def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> GnnChiCLI:
-    """fit / validate / test through LightningCLI; ``run=False`` only parses a config (no subcommand) and builds the classes."""
-    # Denormal floats (tiny Adam moments) slowed training 14x on CPU; flushing them to zero costs no accuracy.
-    torch.set_flush_denormal(True)
+def run_lightning_cli(args: list[str] | None = None, run: bool = True, prog: str | None = None) -> GnnChiCLI:
+    """fit / validate / test through LightningCLI; ``run=False`` only parses a config (no subcommand) and builds the classes.
+    ``prog``: the program name shown in help and errors."""
     return GnnChiCLI(
         ChiModule,
         ChiDataModule,
@@ -133,5 +138,14 @@ def run_lightning_cli(args: list[str] | None = None, run: bool = True) -> GnnChi
         save_config_callback=ConfigToRunCallback,
         save_config_kwargs={"save_to_log_dir": False},
         auto_configure_optimizers=False,
+        parser_kwargs=_parser_kwargs(run, prog),
         run=run,
     )
+
+
+def _parser_kwargs(run: bool, prog: str | None) -> dict:
+    """The program name, and each verb's purpose as the first line of its help."""
+    kwargs = {"prog": prog} if prog else {}
+    if run:
+        kwargs.update({verb: {"description": f"{purpose[0].upper()}{purpose[1:]}."} for verb, purpose in VERBS.items()})
+    return kwargs

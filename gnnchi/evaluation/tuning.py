@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.errors import GnnChiError
 from gnnchi.data.splits import split_indices
-from gnnchi.evaluation import NUM_FOLDS, PROTOCOLS, _fit_cached, config_fingerprint, predict_rows, score
+from gnnchi.errors import GnnChiError
+from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
+from gnnchi.evaluation.metrics import score
+from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
 
 SPACE = {
     "model.depth": [3, 4, 5],
@@ -80,7 +82,7 @@ def tune(
     Only ``test_fold`` is unseen: the other outer folds train and validate the trials, so the best
     setting is honest for ``test_fold`` alone (tune once per outer fold for a nested CV).
     """
-    from gnnchi.training import run_lightning_cli
+    from gnnchi.training.cli import run_lightning_cli
 
     if protocol not in PROTOCOLS:
         raise GnnChiError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
@@ -104,7 +106,7 @@ def tune(
         scores = []
         for r in range(inner):
             args = [*split_args, "--data.val_seed", str(1000 + r), "--ensemble_members", "1", *_overrides(trial)]
-            models = _fit_cached(config_args, args, output / "models" / f"trial_{t}" / f"inner_{r}", fingerprint)
+            models = fit_cached(config_args, args, output / "models" / f"trial_{t}" / f"inner_{r}", fingerprint)
             parts = split_indices(table, spec.split, test_fold, NUM_FOLDS, val_fraction, hp.seed, 1000 + r)
             val = table.iloc[parts["val"]]  # the rows this fit validated on; never the outer test fold
             scores.append(score(val, predict_rows(models, val, hp)).get(metric, float("nan")))

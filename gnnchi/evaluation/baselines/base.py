@@ -1,0 +1,51 @@
+"""What a baseline gets for one fold, and how it is registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gnnchi.evaluation.protocols import Protocol
+
+
+@dataclass(frozen=True)
+class FoldContext:
+    """One fold of an evaluation: the records table, its ``train``/``val``/``test`` row indices, the
+    protocol, gnnchi's models of the fold, and what a baseline needs to fit through gnnchi's own CLI."""
+
+    table: pd.DataFrame
+    parts: dict[str, np.ndarray]
+    fold: int
+    protocol: Protocol
+    gnnchi_models: list[Path]
+    data_hparams: Any  # the data module's hyperparameters (limits used to predict rows)
+    model_config: Any  # the config's model section
+    config_args: list[str]
+    fold_args: list[str]  # the LightningCLI overrides that select this fold
+    models_dir: Path
+    fingerprint: str
+    chemprop_venv: str | None = None
+
+    @property
+    def test(self) -> pd.DataFrame:
+        return self.table.iloc[self.parts["test"]]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A method scored beside gnnchi on the same folds: ``run(context)`` -> one row per test row with
+    columns ``chi_exp`` and ``p_soluble`` (NaN where it predicts nothing)."""
+
+    name: str
+    description: str
+    run: Callable[[FoldContext], pd.DataFrame]
+    default_on: bool = True
+
+
+def empty_predictions(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"chi_exp": np.full(n, np.nan), "p_soluble": np.full(n, np.nan)})

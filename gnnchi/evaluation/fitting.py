@@ -1,0 +1,61 @@
+"""Models for evaluate and tune: fitted through the same LightningCLI as ``fit``, cached per folder,
+and predicted on table rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from gnnchi.errors import GnnChiError
+
+
+def config_fingerprint(cli) -> str:
+    """sha256 of a parsed config (as LightningCLI dumps it) and of the data file it names."""
+    digest = hashlib.sha256(cli.parser.dump(cli.config, skip_none=False).encode())
+    data = cli.config.data.get("data")
+    if data and Path(data).is_file():
+        digest.update(Path(data).read_bytes())
+    return digest.hexdigest()
+
+
+def fit_cached(config_args: list[str], overrides: list[str], folder: Path, fingerprint: str) -> list[Path]:
+    """Fit (in-process, through the same LightningCLI as ``fit``) unless ``folder`` holds a fit of the
+    same arguments, config contents and data (``fingerprint``); return the model files."""
+    from gnnchi.training.cli import run_lightning_cli
+
+    stamp = folder / "evaluate_fit.json"
+    args = [*config_args, *overrides, "--checkpoint.dirpath", str(folder)]
+    if stamp.is_file():
+        saved = json.loads(stamp.read_text())
+        if saved["args"] == args and saved.get("fingerprint") == fingerprint:
+            return [Path(m) for m in saved["models"]]
+        stamp.unlink()
+    (folder / "ensemble.json").unlink(missing_ok=True)
+    extra = ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false", "--trainer.limit_test_batches", "0"]
+    cli = run_lightning_cli(["fit", *args, *extra])  # evaluate and tune score the models themselves
+    manifest = folder / "ensemble.json"
+    members = [manifest] if manifest.is_file() else [Path(cli.trainer.checkpoint_callback.best_model_path)]
+    stamp.write_text(
+        json.dumps({"args": args, "fingerprint": fingerprint, "models": [str(m) for m in members]}, indent=1)
+    )
+    return members
+
+
+def predict_rows(models: list[Path], rows: pd.DataFrame, hp) -> pd.DataFrame:
+    """Predictions of an ensemble (or one model) for table rows, with the data's own limits;
+    every row must be predicted (they all passed the same checks in training)."""
+    from gnnchi.inference.predictor import Predictor
+
+    predictor = Predictor.from_file(
+        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms
+    )
+    out = predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
+    failed = out["error"] != ""
+    if failed.any():
+        raise GnnChiError(
+            f"{int(failed.sum())} evaluation row(s) could not be predicted: {out['error'][failed].iloc[0]}"
+        )
+    return out

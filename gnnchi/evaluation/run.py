@@ -1,0 +1,127 @@
+"""``python -m gnnchi evaluate``: every fold of a protocol, gnnchi against baselines on the same folds.
+
+Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same for each baseline),
+``report.md``, ``predictions.csv``, ``parity.png`` and ``calibration.png``, and logs them to MLflow.
+Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
+arguments, the configs' contents and the data are unchanged (:mod:`gnnchi.evaluation.fitting`), so an
+interrupted evaluation resumes, and ``solubility`` reuses the models of ``leave-polymer-out`` (the same
+polymer-grouped folds) given the same ``--models_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from gnnchi.data.splits import split_indices
+from gnnchi.errors import GnnChiError
+from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES, FoldContext
+from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
+from gnnchi.evaluation.metrics import finite, score, sigma_scale_from, summarize
+from gnnchi.evaluation.plots import plot_calibration, plot_parity
+from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
+from gnnchi.evaluation.report import report
+from gnnchi.evaluation.tracking import log_evaluation
+from gnnchi.systems.chi import CLASS_TASK
+
+
+def evaluate(
+    config_args: list[str],
+    protocol: str,
+    output: str | Path,
+    members: int | None = None,
+    folds: list[int] | None = None,
+    baselines: list[str] | None = None,
+    models_dir: str | Path | None = None,
+    chemprop_venv: str | None = None,
+    experiment_name: str = "gnnchi-evaluate",
+    tracking_uri: str | None = None,
+) -> dict:
+    """Run ``protocol``; return (and write) the metrics. ``config_args``: LightningCLI arguments (``--config``, overrides)."""
+    from gnnchi.training.cli import run_lightning_cli
+
+    if protocol not in PROTOCOLS:
+        raise GnnChiError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
+    spec = PROTOCOLS[protocol]
+    baselines = list(DEFAULT_BASELINES if baselines is None else baselines)
+    unknown = set(baselines) - set(BASELINES)
+    if unknown:
+        raise GnnChiError(f"unknown baselines {sorted(unknown)}; choose from {list(BASELINES)}")
+    if "chemprop" in baselines and not chemprop_venv:
+        raise GnnChiError("the chemprop baseline needs --chemprop_venv DIR (created there on first use)")
+    folds = list(range(NUM_FOLDS)) if folds is None else sorted(set(folds))
+    if not folds or any(not 0 <= f < NUM_FOLDS for f in folds):
+        raise GnnChiError(f"folds must be in 0..{NUM_FOLDS - 1}, got {folds}")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    models_dir = Path(models_dir) if models_dir else output / "models"
+    started = time.perf_counter()
+
+    split_args = ["--data.split", spec.split, "--data.num_folds", str(NUM_FOLDS)]
+    cli = run_lightning_cli([*config_args, *split_args, "--trainer.logger", "false"], run=False)
+    config = cli.config
+    members = int(config.get("ensemble_members") or 1) if members is None else members
+    if members < 1:
+        raise GnnChiError(f"members must be at least 1, got {members}")
+    fingerprint = config_fingerprint(cli)
+    datamodule = cli.datamodule
+    records = datamodule.prepare_records()
+    table = records.table.reset_index(drop=True)
+    hp = datamodule.hparams
+
+    fold_metrics: dict[str, list[dict]] = {"gnnchi": [], **{b: [] for b in baselines}}
+    predictions = []
+    for fold in folds:
+        print(f"[evaluate {protocol}] fold {fold}: training gnnchi ({members} member(s))", flush=True)
+        parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed)
+        fold_args = [*split_args, "--data.test_fold", str(fold)]
+        models = fit_cached(
+            config_args,
+            [*fold_args, "--ensemble_members", str(members)],
+            models_dir / "gnnchi" / f"fold_{fold}",
+            fingerprint,
+        )
+        test, val = table.iloc[parts["test"]], table.iloc[parts["val"]]
+        ensemble = predict_rows(models, test, hp)
+        scale = sigma_scale_from(val, predict_rows(models, val, hp)) if members > 1 else None
+        fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble, scale), "sigma_scale": scale})
+        frame = test[["row", "polymer", "solvent", "temperature_K", "chi_exp", "chi_cosmo", CLASS_TASK]].copy()
+        frame.insert(0, "fold", fold)
+        for column in ("chi_exp", "chi_exp_std", "p_soluble", "p_soluble_std"):
+            frame[f"gnnchi_{column}"] = ensemble[column].to_numpy()
+        context = FoldContext(
+            table, parts, fold, spec, models, hp, config.model, config_args, fold_args, models_dir, fingerprint,
+            chemprop_venv,
+        )  # fmt: skip
+        for name in baselines:
+            print(f"[evaluate {protocol}] fold {fold}: baseline {name}", flush=True)
+            pred = BASELINES[name].run(context)
+            fold_metrics[name].append({"fold": fold, **score(test, pred)})
+            for column in ("chi_exp", "p_soluble"):
+                frame[f"{name}_{column}"] = pred[column].to_numpy()
+        predictions.append(frame)
+
+    result = {
+        "protocol": protocol,
+        "split": spec.split,
+        "task": spec.task,
+        "members": members,
+        "folds": fold_metrics["gnnchi"],
+        **summarize(fold_metrics["gnnchi"]),
+        "baselines": {name: {"folds": fold_metrics[name], **summarize(fold_metrics[name])} for name in baselines},
+        "target": {"metric": spec.target[0], "value": spec.target[1]},
+        "config_args": config_args,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    predictions = pd.concat(predictions, ignore_index=True)
+    predictions.to_csv(output / "predictions.csv", index=False)
+    (output / "metrics.json").write_text(json.dumps(finite(result), indent=1) + "\n")
+    (output / "report.md").write_text(report(result))
+    plot_parity(predictions, output / "parity.png", protocol)
+    plot_calibration(predictions, output / "calibration.png", result)
+    log_evaluation(result, output, experiment_name, tracking_uri)
+    print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
+    return result

@@ -1,0 +1,101 @@
+"""The ONNX contract, defined once: file names, inputs and outputs, the metadata schema and the
+format version. :mod:`gnnchi.inference.export` writes with it and the ONNX backend reads with it.
+
+An export is four single-file ONNX models (no external data): the whole pair model and, beside
+it, the two encoders and the pair head (screening encodes each molecule once). Every file carries
+the metadata below; the pair head's metadata also holds each member's head as plain numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from gnnchi.errors import ModelFileError
+from gnnchi.inference.screening import HeadParameters
+
+EXPORT_FORMAT = "2"  # 2: outputs [P, members, 1 + C] and per-member head metadata
+PARTS = ("pair_model", "polymer_encoder", "solvent_encoder", "pair_head")
+MOLECULE_KINDS = ("polymer", "solvent")
+GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
+ENCODER_INPUTS = (*GRAPH_INPUTS, "graph_ids")  # graph_ids [G]: the number of graphs as a shape
+PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in MOLECULE_KINDS for name in GRAPH_INPUTS) + ("temperature_K",)
+HEAD_INPUTS = ("polymer_latent", "solvent_latent", "temperature_K")
+OUTPUTS = {"pair_model": "outputs", "polymer_encoder": "latent", "solvent_encoder": "latent", "pair_head": "outputs"}
+# metadata keys
+VERSION, PART, FORMAT, FEATURIZER, TASKS, OUTPUT_COLUMNS = (
+    "gnnchi_version", "gnnchi_part", "export_format", "featurizer_version", "tasks", "output_columns",
+)  # fmt: skip
+LATENT_DIM, MEMBERS = "latent_dim", "ensemble_members"
+HEAD_KEYS = ("temperature_order", "temperature_scaling", "chi_scaling", "head_linear")  # one entry per member
+
+
+def file_names(output: str | Path) -> dict[str, Path]:
+    """``gnnchi.onnx`` and its parts ``gnnchi.polymer_encoder.onnx``, ... beside it."""
+    output = Path(output)
+    stem = output.name[: -len(".onnx")] if output.name.endswith(".onnx") else output.name
+    return {part: output if part == "pair_model" else output.with_name(f"{stem}.{part}.onnx") for part in PARTS}
+
+
+def part_metadata(
+    part: str, heads: list[HeadParameters], latent_dim: int, tasks: list[str], output_columns: list[str]
+) -> dict[str, str]:
+    """The metadata of one exported part (``heads``: one per member, in the encodings' column-block order)."""
+    import gnnchi
+    from gnnchi.featurizers import FEATURIZER_VERSION
+
+    return {
+        VERSION: gnnchi.__version__,
+        PART: part,
+        FORMAT: EXPORT_FORMAT,
+        FEATURIZER: str(FEATURIZER_VERSION),
+        TASKS: json.dumps(tasks),
+        OUTPUT_COLUMNS: json.dumps(output_columns),
+        LATENT_DIM: str(latent_dim),
+        MEMBERS: str(len(heads)),
+        "temperature_order": json.dumps([h.order for h in heads]),
+        "temperature_scaling": json.dumps([{"inv_t_mean": h.inv_t_mean, "inv_t_std": h.inv_t_std} for h in heads]),
+        "chi_scaling": json.dumps([{"mean": h.chi_mean.tolist(), "std": h.chi_std.tolist()} for h in heads]),
+        "head_linear": json.dumps([{"weight": h.weight.tolist(), "bias": h.bias.tolist()} for h in heads]),
+    }
+
+
+def check_part_metadata(metadata: dict[str, str], part: str, file: Path) -> None:
+    """Refuse a file that is not this gnnchi's ``part``: another part, format or featurizer version."""
+    from gnnchi.featurizers import FEATURIZER_VERSION
+
+    if metadata.get(PART) != part:
+        raise ModelFileError(f"{file} is not a gnnchi {part} (no gnnchi metadata)")
+    if metadata.get(FORMAT) != EXPORT_FORMAT:
+        raise ModelFileError(
+            f"{file} was exported by another gnnchi version (export format {metadata.get(FORMAT)}, "
+            f"this gnnchi reads {EXPORT_FORMAT}): export the model again"
+        )
+    if metadata.get(FEATURIZER) != str(FEATURIZER_VERSION):
+        raise ModelFileError(
+            f"{file} was exported with featurizer version {metadata.get(FEATURIZER)}; "
+            f"this gnnchi uses {FEATURIZER_VERSION}: export the model again"
+        )
+
+
+def heads_from_metadata(metadata: dict[str, str]) -> list[HeadParameters]:
+    """Each member's head, as :func:`part_metadata` wrote it."""
+    orders, t_scales, chi_scales, linears = (json.loads(metadata[k]) for k in HEAD_KEYS)
+    return [
+        HeadParameters(
+            np.asarray(linear["weight"], np.float32), np.asarray(linear["bias"], np.float32),
+            float(t_scale["inv_t_mean"]), float(t_scale["inv_t_std"]), np.asarray(chi_scale["mean"], np.float32),
+            np.asarray(chi_scale["std"], np.float32), int(order),
+        )  # fmt: skip
+        for order, t_scale, chi_scale, linear in zip(orders, t_scales, chi_scales, linears)
+    ]
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The gnnchi metadata of an exported ONNX file."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}

@@ -1,0 +1,145 @@
+"""Predictions from a trained model, a checkpoint or an exported ONNX model.
+
+With an ONNX model this module needs numpy, pandas, RDKit and onnxruntime only (no torch).
+Each distinct molecule is featurized and encoded once; pairs and temperatures then come from
+the cached encodings through the small pair head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol
+from gnnchi.errors import GnnChiError, ModelFileError
+from gnnchi.featurizers import featurize
+from gnnchi.featurizers.atom import vocabulary_warning
+from gnnchi.inference.backends import OnnxBackend, TorchBackend
+from gnnchi.inference.onnx_format import LATENT_DIM, MEMBERS
+from gnnchi.inference.screening import Grid, screen_grid, sigmoid
+from gnnchi.systems.chi import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K
+
+PREDICTION_COLUMNS = tuple(c for name in (*CHI_TASKS, "p_soluble") for c in (name, f"{name}_std"))
+MOLECULES_PER_CALL = 4096
+
+
+class Predictor:
+    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with
+    the standard deviation over the ensemble's members (NaN for a single model).
+
+    >>> predictor = Predictor.from_file("export/gnnchi.onnx")   # or .ckpt files, or an ensemble.json
+    >>> predictor.predict(["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [298.15])
+    """
+
+    def __init__(
+        self,
+        backend,
+        temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    ):
+        self.backend = backend
+        self.temperature_range_K = tuple(temperature_range_K)
+        self.max_heavy_atoms = max_heavy_atoms
+        self.vocabulary_warnings: dict[tuple[str, str], str] = {}  # (kind, SMILES) -> what is unknown
+
+    @classmethod
+    def from_file(cls, path, **kwargs) -> Predictor:
+        """An exported ONNX model (``.onnx``, torch-free), or checkpoints (``.ckpt``, needs torch):
+        one path, an ``ensemble.json`` manifest, or a list of them (an ensemble)."""
+        paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+        if not paths:
+            raise ModelFileError("no model file given")
+        for p in paths:
+            if not p.is_file():
+                raise ModelFileError(f"model file {str(p)!r} does not exist")
+        if any(p.suffix == ".onnx" for p in paths):
+            if len(paths) > 1:
+                raise ModelFileError("give one exported .onnx model (export an ensemble as one model)")
+            return cls(OnnxBackend(paths[0]), **kwargs)
+        return cls(TorchBackend(paths), **kwargs)
+
+    @property
+    def latent_dim(self) -> int:
+        """k of each member."""
+        return int(self.backend.metadata[LATENT_DIM])
+
+    @property
+    def num_members(self) -> int:
+        return int(self.backend.metadata[MEMBERS])
+
+    def encode(self, smiles: list[str], kind: str) -> tuple[np.ndarray, list[str]]:
+        """[len(smiles), n * 2k] encodings (NaN rows where a SMILES fails) and one error text per SMILES ("" if fine)."""
+        unique = list(dict.fromkeys(smiles))
+        graphs, errors = {}, {}
+        for s in unique:
+            try:
+                mol = make_mol(s, kind, max_heavy_atoms=self.max_heavy_atoms)
+                graphs[s] = featurize(mol)
+                warning = vocabulary_warning(mol)
+                if warning:
+                    self.vocabulary_warnings[(kind, s)] = warning
+            except GnnChiError as err:
+                errors[s] = f"{kind}: {getattr(err, 'reason', err)}"
+        good = [s for s in unique if s in graphs]
+        latent = {}
+        for start in range(0, len(good), MOLECULES_PER_CALL):
+            chunk = good[start : start + MOLECULES_PER_CALL]
+            for s, row in zip(chunk, self.backend.encode(kind, [graphs[s] for s in chunk])):
+                latent[s] = row
+        out = np.full((len(smiles), 2 * self.latent_dim * self.num_members), np.nan, np.float32)
+        for i, s in enumerate(smiles):
+            if s in latent:
+                out[i] = latent[s]
+        return out, [errors.get(s, "") for s in smiles]
+
+    def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K) -> Grid:
+        """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
+        return screen_grid(self.backend.heads(), polymer_latent, solvent_latent, temperatures_K)
+
+    def predict(self, polymers: list[str], solvents: list[str], temperatures_K) -> pd.DataFrame:
+        """One row per input pair, in order: chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std,
+        p_soluble, p_soluble_std, ``error`` ("" when fine; then no prediction) and ``warning``
+        ("" when fine; a prediction made with atoms outside the featurizer's vocabulary)."""
+        temperatures = np.asarray(temperatures_K, dtype=np.float64)
+        polymer_latent, polymer_errors = self.encode(list(polymers), "polymer")
+        solvent_latent, solvent_errors = self.encode(list(solvents), "solvent")
+        errors = [
+            "; ".join(e for e in (p_err, s_err, self.temperature_problem(t)) if e)
+            for p_err, s_err, t in zip(polymer_errors, solvent_errors, temperatures)
+        ]
+        ok = np.array([not e for e in errors], dtype=bool)
+        values = np.full((len(errors), len(PREDICTION_COLUMNS)), np.nan)
+        if ok.any():
+            out = self.backend.pair(
+                polymer_latent[ok], solvent_latent[ok], np.ascontiguousarray(temperatures[ok], np.float32)
+            )
+            values[ok] = _prediction_columns(out)
+        frame = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
+        frame["error"] = errors
+        frame["warning"] = [
+            self.vocabulary_note({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
+        ]
+        return frame
+
+    def temperature_problem(self, temperature_K: float) -> str:
+        """"" or why a temperature (kelvin) cannot be predicted: missing, or outside ``temperature_range_K``."""
+        low, high = self.temperature_range_K
+        if np.isnan(temperature_K):
+            return "missing temperature"
+        return "" if low <= temperature_K <= high else f"temperature {temperature_K:g} K outside {low:g}-{high:g} K"
+
+    def vocabulary_note(self, molecules: dict[str, str]) -> str:
+        """"" or what is outside the featurizer's vocabulary in these encoded molecules ({kind: SMILES})."""
+        notes = ((kind, self.vocabulary_warnings.get((kind, smiles))) for kind, smiles in molecules.items())
+        return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
+
+
+def _prediction_columns(out: np.ndarray) -> np.ndarray:
+    """Member outputs [P, n, 1 + C] (logit, chi per task) -> [P, 2 (C + 1)]: the mean and the
+    standard deviation over members of each chi task and of P(soluble), in ``PREDICTION_COLUMNS`` order."""
+    values = np.concatenate([out[:, :, 1:], sigmoid(out[:, :, :1])], axis=2)  # [P, n, C + 1]
+    mean = values.mean(axis=1)
+    std = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.full_like(mean, np.nan)
+    return np.stack([mean, std], axis=2).reshape(len(out), -1)

@@ -1,0 +1,107 @@
+"""What a chemical system is: its molecules, conditions, tasks, pair model and data, declared once.
+
+A system (polymer + solvent -> chi, cation + anion -> x_CO2, ...) is a :class:`System` value;
+the readers, the data module, the loss and metrics, export and the predictor read it instead of
+naming columns or tasks themselves. This module imports neither torch nor RDKit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TaskKind = Literal["regression", "classification"]
+METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"), "classification": ("auc", "accuracy")}
+LOSSES: dict[TaskKind, str] = {"regression": "mse on the standardised target", "classification": "binary cross-entropy"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """A target column: a regression (loss on the value scaled by the head's std) or a 0/1 label."""
+
+    name: str
+    kind: TaskKind
+    description: str = ""
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Metric names logged as ``{stage}/{metric}_{task}``."""
+        return METRICS[self.kind]
+
+    @property
+    def prediction(self) -> str:
+        """The output column of predict: the value itself, or ``p_<name>`` for a label."""
+        return self.name if self.kind == "regression" else f"p_{self.name}"
+
+
+@dataclass(frozen=True)
+class Molecule:
+    """One molecule column of the input table and the encoder that reads it.
+
+    ``kind`` is what the RDKit gate checks (``polymer``: a repeat unit with two `*`, periodic
+    graph; ``solvent``: a small molecule). ``encoder``: the name of the encoder that reads it.
+    """
+
+    column: str
+    kind: str
+    encoder: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A numeric condition column (temperature, pressure): accepted unit columns with their
+    conversion to the canonical one, the default where a row may omit it, and a plausible range."""
+
+    name: str
+    units: dict[str, Callable[[Any], Any]]
+    default: float | None
+    valid_range: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class System:
+    """A chemical system, declared once.
+
+    molecules: the molecule columns, in the pair model's input order.
+    conditions: the numeric condition columns (canonical names).
+    tasks: the targets, in the model's output order.
+    net: builds the pure pair model (``torch.nn.Module``) from the architecture arguments.
+    net_arguments: the model hyperparameters that ``net`` takes (the others are training settings).
+    bundled_data: returns the bundled data as one table in the system's columns.
+    splits: split name -> the columns whose canonical keys group rows (``paper`` also uses ``fold``).
+    """
+
+    name: str
+    description: str
+    molecules: tuple[Molecule, ...]
+    conditions: tuple[Condition, ...]
+    tasks: tuple[Task, ...]
+    net: Callable[..., Any]
+    net_arguments: tuple[str, ...]
+    bundled_data: Callable[[], Any]
+    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks)
+
+    def tasks_of_kind(self, kind: TaskKind) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tasks if t.kind == kind)
+
+    def task(self, name: str) -> Task:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(f"system {self.name!r} has no task {name!r}; its tasks are {list(self.task_names)}")
+
+    @property
+    def molecule_columns(self) -> tuple[str, ...]:
+        return tuple(m.column for m in self.molecules)
+
+    def molecule(self, column: str) -> Molecule:
+        for molecule in self.molecules:
+            if molecule.column == column:
+                return molecule
+        raise KeyError(f"system {self.name!r} has no molecule column {column!r}")
