@@ -40,6 +40,9 @@ def main(args: list[str] | None = None):
         if argv and argv[0] in TRAINING_VERBS:
             from gnnchi.training.cli import run_lightning_cli
 
+            if {"-h", "--help"} & set(argv):  # Lightning's long help, after what the verb does
+                print(f"{program_name()} {argv[0]}: {VERBS[argv[0]]}.\n", flush=True)
+
             return run_lightning_cli(args, prog=program_name())
         status = run_own_verb(argv)
         if status:
