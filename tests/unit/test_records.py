@@ -83,7 +83,7 @@ def test_molecules_are_featurized_once(bundled_records):
 
 
 def test_one_column_and_unreadable_files(tmp_path):
-    from gnnchi.data.records import read_csv_table
+    from gnnchi.data.tables import read_csv_table
 
     one = write(tmp_path, "polymer\n*CC(*)c1ccccc1\n*CCO*\n", "one.csv")
     assert read_csv_table(one)["polymer"].tolist() == ["*CC(*)c1ccccc1", "*CCO*"]
