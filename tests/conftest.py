@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +12,43 @@ from gnnchi.chem import make_mol
 from gnnchi.data.datamodule import PairBatch
 from gnnchi.featurizers import ATOM_DIM, BOND_DIM, collate_graphs, featurize
 from gnnchi.models import ChiNet
+
+
+ROOT = str(Path(__file__).parents[1])
+if ROOT not in sys.path:  # tests.callbacks importable however pytest was started (subprocesses: PYTHONPATH)
+    sys.path.append(ROOT)
+
+PYTEST_OWN = "PYTEST_CURRENT_TEST"  # pytest sets it per phase itself
+MLFLOW_URI_GLOBALS = (  # module, attribute: the URIs mlflow.set_tracking_uri / set_registry_uri keep
+    ("mlflow.tracking._tracking_service.utils", "_tracking_uri"),
+    ("mlflow.tracking._model_registry.utils", "_registry_uri"),
+)
+
+
+def _mlflow_uris() -> dict[tuple[str, str], object]:
+    """mlflow's process-wide URIs (None where mlflow is not imported yet: their initial value)."""
+    return {(module, name): getattr(sys.modules.get(module), name, None) for module, name in MLFLOW_URI_GLOBALS}
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """Every test starts from the environment the one before it started from.
+
+    ``os.environ`` is restored exactly after each test (variables added by the test, or by what it ran
+    in-process, such as mlflow's ``MLFLOW_TRACKING_URI`` or Lightning's ``MASTER_PORT``, are removed;
+    changed and removed ones come back), and so are mlflow's global tracking and registry URIs.
+    Autouse, so it is set up before and torn down after the test's other function fixtures (monkeypatch).
+    """
+    environ, uris = dict(os.environ), _mlflow_uris()
+    yield
+    for key in [k for k in os.environ if k not in environ and k != PYTEST_OWN]:
+        del os.environ[key]
+    for key, value in environ.items():
+        if os.environ.get(key) != value and key != PYTEST_OWN:
+            os.environ[key] = value
+    for (module, name), value in uris.items():
+        if module in sys.modules and getattr(sys.modules[module], name, None) != value:
+            setattr(sys.modules[module], name, value)
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gnnchi.cli import main
 from gnnchi.inference.predict_table import predict_file
 from gnnchi.data import ChiDataModule
-from gnnchi.data.records import check_pairs, normalize_columns, read_pairs_csv
+from gnnchi.data.records import check_pairs, normalize_columns, read_csv_table, read_pairs_csv
 from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
 from gnnchi.inference.export import export_checkpoint
 from gnnchi.models import ChiModule
@@ -153,6 +153,10 @@ def test_fit_with_a_bad_config_value_stops_with_one_line(tmp_path, capsys, monke
 
 
 # ------------------------------------------------------------------ property-based
+# Most rows are valid pairs at valid temperatures, so predictions (not only refusals) are checked;
+# the rest are junk: one bad part in an otherwise good row, or junk throughout.
+VALID_POLYMERS = ["*CC*", "*CC(*)c1ccccc1", "*CCO*", "*C*", "*CC(*)Cl", "*O[Si](C)(C)*", "*CC(*)C#N", "*NCCCCCC(*)=O"]
+VALID_SOLVENTS = ["CCO", "O", "Cc1ccccc1", "ClC(Cl)Cl", "C1CCOC1", "CC(C)=O", "CCCCCC", "C[Pb](C)(C)C"]
 smiles_like = st.one_of(
     st.text(max_size=30),
     st.text(alphabet="CNOcn()[]=#*12+-.@/\\HClBrS", max_size=25),
@@ -161,51 +165,121 @@ smiles_like = st.one_of(
 temperature_like = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.floats(150, 700, allow_subnormal=False)
 )
+valid_polymer, valid_solvent = st.sampled_from(VALID_POLYMERS), st.sampled_from(VALID_SOLVENTS)
+# no subnormals: loading a checkpoint calls torch.set_flush_denormal(True), which hypothesis refuses to draw under
+valid_kelvin = st.floats(150, 700, allow_subnormal=False)
+valid_celsius = st.floats(150 - 273.15, 700 - 273.15, allow_subnormal=False).filter(lambda c: 150 <= c + 273.15 <= 700)
+
+
+def mostly_valid(good: st.SearchStrategy, *junk: st.SearchStrategy) -> st.SearchStrategy:
+    """(row, made_valid): a good row three times in four, else one of the junk rows."""
+    good_row, junk_row = good.map(lambda r: (r, True)), st.one_of(*junk).map(lambda r: (r, False))
+    return st.integers(0, 3).flatmap(lambda k: good_row if k else junk_row)
+
+
+pair_rows = mostly_valid(
+    st.tuples(valid_polymer, valid_solvent, valid_kelvin),
+    st.tuples(smiles_like, valid_solvent, valid_kelvin),
+    st.tuples(valid_polymer, smiles_like, valid_kelvin),
+    st.tuples(valid_polymer, valid_solvent, temperature_like),
+    st.tuples(smiles_like, smiles_like, temperature_like),
+)
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PREDICTED = ("chi_exp", "chi_cosmo", "p_soluble")
+
+
+def predicted_alone(predictor: Predictor, polymer: str, solvent: str, temperature_K: float) -> pd.Series:
+    """The prediction of one pair made on its own (no batch, no chunk, no neighbour)."""
+    return predictor.predict([polymer], [solvent], [temperature_K]).iloc[0]
+
+
+def check_rows(out: pd.DataFrame, pairs: list, made_valid: list[bool], predictor: Predictor) -> None:
+    """One output row per input row, in order: refused rows have NaN and a reason; the others are finite and,
+    where ``pairs[i]`` (polymer, solvent, kelvin) is given, equal to that pair predicted alone."""
+    assert len(out) == len(pairs)
+    values = out[list(PREDICTED)].to_numpy(float)
+    failed = (out["error"] != "").to_numpy()
+    assert np.isnan(values[failed]).all() and np.isfinite(values[~failed]).all()
+    assert not failed[made_valid].any(), out.loc[failed & np.array(made_valid, bool), "error"].tolist()
+    for i in np.flatnonzero(~failed):
+        if pairs[i] is not None:
+            alone = predicted_alone(predictor, *pairs[i])
+            assert alone["error"] == "", (pairs[i], alone["error"])
+            np.testing.assert_allclose(values[i], alone[list(PREDICTED)].to_numpy(float), rtol=0, atol=1e-5,
+                                       err_msg=f"row {i}: {pairs[i]}")  # fmt: skip
+    event(f"rows predicted: {'all' if not failed.any() else 'none' if failed.all() else 'some'}")
 
 
 @PROPERTY
-@given(st.lists(st.tuples(smiles_like, smiles_like, temperature_like), max_size=12))
+@given(st.lists(pair_rows, max_size=12))
 def test_predictor_returns_one_row_per_input_whatever_it_gets(model, rows):
     _, _, predictor = model
-    polymers, solvents, temps = ([r[i] for r in rows] for i in range(3))
+    pairs, made_valid = [r for r, _ in rows], [v for _, v in rows]
+    polymers, solvents, temps = ([p[i] for p in pairs] for i in range(3))
     out = predictor.predict(polymers, solvents, np.asarray(temps, dtype=float))
-    assert len(out) == len(rows)
-    failed = out["error"] != ""
-    assert out.loc[failed, "chi_exp"].isna().all() and out.loc[~failed, "chi_exp"].notna().all()
+    check_rows(out, pairs, made_valid, predictor)
+
+
+PAIR_HEADER = b"polymer,solvent,temperature_K\n"
+text_lines = st.lists(st.text(max_size=40), max_size=8).map(lambda lines: "\n".join(lines).encode())
+random_bytes = st.one_of(
+    st.binary(max_size=400), st.binary(max_size=300).map(PAIR_HEADER.__add__), text_lines.map(PAIR_HEADER.__add__)
+)
 
 
 @PROPERTY
-@given(st.binary(max_size=400))
+@given(random_bytes)
 def test_random_bytes_are_read_or_refused_with_a_typed_error(model, tmp_path_factory, data):
+    """Either one typed error in one line, or every row the input parses to comes back, in order."""
     _, _, predictor = model
     folder = tmp_path_factory.mktemp("bytes")
     path = folder / "in.csv"
     path.write_bytes(data)
-    for reader in (lambda: read_pairs_csv(path), lambda: predict_file(predictor, str(path), str(folder / "out.csv"))):
-        try:
-            reader()
-        except GnnChiError:
-            pass
+    try:
+        read_pairs_csv(path)
+    except GnnChiError as err:
+        assert str(err).startswith(f"{path}: "), str(err)
+    try:
+        predict_file(predictor, str(path), str(folder / "out.csv"))
+    except GnnChiError as err:
+        assert str(err).strip() and "\n" not in str(err), str(err)
+        event("refused")
+        return
+    given_rows = read_csv_table(path, dtype=str, keep_default_na=False)
+    out = pd.read_csv(folder / "out.csv", dtype=str, keep_default_na=False)
+    assert len(out) == len(given_rows) and out["polymer"].tolist() == given_rows["polymer"].tolist()
+    event("read")
 
 
 cell = st.one_of(smiles_like, st.just(""), st.floats(allow_subnormal=False).map(str), st.integers(-1000, 1000).map(str))
+table_rows = mostly_valid(
+    st.tuples(valid_polymer, valid_solvent, valid_celsius.map(repr), cell, cell),
+    st.tuples(smiles_like, smiles_like, cell, cell, cell),
+    st.tuples(valid_polymer, valid_solvent, cell, cell, cell),
+)
 
 
 @PROPERTY
-@given(st.lists(st.tuples(smiles_like, smiles_like, cell, cell, cell), min_size=1, max_size=10))
+@given(st.lists(table_rows, min_size=1, max_size=10))
 def test_random_tables_keep_every_row_in_predict_and_report_every_bad_row_in_training(model, tmp_path_factory, rows):
     _, _, predictor = model
     folder = tmp_path_factory.mktemp("tables")
-    frame = pd.DataFrame(rows, columns=["polymer", "solvent", "temperature_C", "chi_exp", "soluble"])
+    frame = pd.DataFrame([r for r, _ in rows], columns=["polymer", "solvent", "temperature_C", "chi_exp", "soluble"])
     frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
     frame.to_csv(folder / "in.csv", index=False, quoting=csv.QUOTE_ALL)  # a bare \r would be a line break
     try:
         predict_file(predictor, str(folder / "in.csv"), str(folder / "out.csv"))
     except GnnChiError:
+        assert not all(valid for _, valid in rows)  # a file of good rows is always read
+        event("refused")
         return  # e.g. a cell that makes the whole file unreadable as CSV: one clear error
     out = pd.read_csv(folder / "out.csv", dtype=str, keep_default_na=False)
-    assert out["id"].tolist() == frame["id"].tolist()
+    echoed = ["id", "polymer", "solvent", "temperature_C"]
+    assert out[echoed].values.tolist() == frame[echoed].values.tolist()
+    out[list(PREDICTED)] = out[list(PREDICTED)].replace("", "nan").astype(float)
+    made_valid = [valid for _, valid in rows]
+    pairs = [(p, s, float(c) + 273.15) if valid else None for (p, s, c, _, _), valid in rows]
+    check_rows(out, pairs, made_valid, predictor)
     try:
         table = read_pairs_csv(folder / "in.csv")
     except GnnChiError:

@@ -1,14 +1,17 @@
 """The command line in-process: ``main([...])`` on the quick config, as a user runs it."""
 
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from mlflow import MlflowClient
 
 from gnnchi.cli import main
 from gnnchi.errors import ModelFileError
-from gnnchi.models import load_checkpoint
+from gnnchi.models import ChiModule, load_checkpoint
 
 CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
@@ -35,8 +38,70 @@ def test_checkpoint_loads_without_unpickling_objects(quick_fit):
     checkpoint = torch.load(workdir / "checkpoints" / "quick" / "best.ckpt", weights_only=True)
     assert checkpoint["gnnchi"]["tasks"] == ["soluble", "chi_exp", "chi_cosmo"]
     model = load_checkpoint(workdir / "checkpoints" / "quick" / "best.ckpt")
-    assert model.net.head.inv_t_std.item() != 4e-4  # the scalers fitted on training data were saved
-    assert model.net.head.inv_t_std.item() == pytest.approx(checkpoint["state_dict"]["net.head.inv_t_std"].item())
+    for name in ("inv_t_mean", "inv_t_std", "chi_mean", "chi_std"):
+        assert torch.equal(getattr(model.net.head, name), checkpoint["state_dict"][f"net.head.{name}"])
+
+
+def mean_and_std(values: list[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (ddof 0), by hand."""
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+
+
+def scalers_by_hand(table, rows) -> dict[str, float | list[float]]:
+    """1/T over the rows with any chi target, and each chi task over its present values, among ``rows``."""
+    inv_t, chi = [], {"chi_exp": [], "chi_cosmo": []}
+    for i in rows:
+        row = table.iloc[int(i)]
+        present = [task for task in chi if not math.isnan(row[task])]
+        for task in present:
+            chi[task].append(float(row[task]))
+        if present:
+            inv_t.append(1.0 / float(row["temperature_K"]))
+    inv_t_mean, inv_t_std = mean_and_std(inv_t)
+    chi_stats = [mean_and_std(chi[task]) for task in ("chi_exp", "chi_cosmo")]
+    return {"inv_t_mean": inv_t_mean, "inv_t_std": inv_t_std,
+            "chi_mean": [m for m, _ in chi_stats], "chi_std": [s for _, s in chi_stats]}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def training_scalers(quick_fit):
+    """The quick fit's datamodule, and its scalers computed by hand on its training rows and on all rows."""
+    _, cli = quick_fit
+    datamodule = cli.datamodule
+    table, indices = datamodule.records.table, datamodule.indices
+    assert not set(indices["train"]) & (set(indices["val"]) | set(indices["test"]))
+    assert not (table["fold"].to_numpy()[indices["train"]] == 0).any()  # the paper's test fold 0 stays out
+    train, everything = scalers_by_hand(table, indices["train"]), scalers_by_hand(table, range(len(table)))
+    for name in train:  # the data tells the two apart, so a leak of val/test rows shows
+        assert not np.allclose(train[name], everything[name], rtol=1e-5, atol=0), name
+    return datamodule, train
+
+
+def test_datamodule_fits_the_scalers_on_the_training_rows_only(training_scalers):
+    datamodule, expected = training_scalers
+    stats = datamodule.train_statistics()
+    for name, value in expected.items():
+        np.testing.assert_allclose(stats[name], value, rtol=1e-9, atol=0, err_msg=name)
+
+
+def test_module_setup_copies_the_training_scalers_into_the_head(training_scalers):
+    datamodule, expected = training_scalers
+    module = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
+    module.trainer = SimpleNamespace(datamodule=datamodule)
+    module.setup("fit")
+    for name, value in expected.items():
+        np.testing.assert_allclose(getattr(module.net.head, name).numpy(), value, rtol=1e-6, atol=0, err_msg=name)
+
+
+def test_checkpoint_holds_the_scalers_of_the_training_rows(quick_fit, training_scalers):
+    workdir, _ = quick_fit
+    _, expected = training_scalers
+    for name in ("best", "last"):
+        state = torch.load(workdir / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)["state_dict"]
+        for buffer, value in expected.items():
+            saved = state[f"net.head.{buffer}"].numpy()
+            np.testing.assert_allclose(saved, value, rtol=1e-6, atol=0, err_msg=f"{name}.ckpt net.head.{buffer}")
 
 
 def test_a_broken_or_foreign_checkpoint_gives_a_clear_error(quick_fit, tmp_path):

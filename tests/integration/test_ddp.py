@@ -1,6 +1,12 @@
 """DDP on CPU (gloo, 2 processes via ddp_spawn) against a single process: the same data seen,
-and the same metrics (R2 and AUC on the gathered predictions) for the same weights."""
+and the same losses and metrics (R2 and AUC on the gathered predictions) for the same weights, in
+the train, validation and test stages.
 
+ddp_spawn on CPU leaves torchmetrics states in memory shared by the ranks (see
+``tests.callbacks.UnshareMetricStates``), which would make an unsynced metric look synced: every
+Trainer here gives each rank its own states."""
+
+import copy
 from pathlib import Path
 
 import lightning as L
@@ -10,6 +16,7 @@ import torch
 
 from gnnchi.data import ChiDataModule
 from gnnchi.models import ChiModule
+from tests.callbacks import UnshareMetricStates
 
 
 class RecordRowsSeen(L.Callback):
@@ -36,9 +43,26 @@ class RecordRowsSeen(L.Callback):
         self.seen[stage] = []
 
 
-def small_model():
+def small_model(**kwargs):
     torch.manual_seed(0)
-    return ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
+    return ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32, **kwargs)
+
+
+def with_rows(datamodule, **parts):
+    """A shallow copy of ``datamodule`` whose parts (train/val/test) are the given table rows."""
+    dm = copy.copy(datamodule)
+    dm.indices = {**datamodule.indices, **{part: np.asarray(rows) for part, rows in parts.items()}}
+    return dm
+
+
+def assert_same_metrics(spawned: dict, single: dict, prefix: str) -> None:
+    """Every ``prefix`` metric of one process logged under DDP too, equal within 1e-5 (float32 sums in
+    another order: rounding of about 1e-7 relative on values of order 1)."""
+    expected = {k: float(v) for k, v in single.items() if k.startswith(prefix)}
+    got = {k: float(v) for k, v in spawned.items() if k.startswith(prefix)}
+    assert len(expected) > 5 and set(got) == set(expected), sorted(set(got) ^ set(expected))
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-5, abs=1e-5), name
 
 
 def trainer(folder, **kwargs):
@@ -48,7 +72,7 @@ def trainer(folder, **kwargs):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[RecordRowsSeen(folder)],
+        callbacks=[RecordRowsSeen(folder), UnshareMetricStates()],  # else ddp_spawn's ranks share metric states
         **kwargs,
     )
 
@@ -71,18 +95,53 @@ def test_ddp_validation_metrics_equal_single_process(datamodule, tmp_path):
     seen = [np.load(tmp_path / "two" / f"val_{rank}.npy") for rank in (0, 1)]
     assert len(seen[0]) > 0 and len(seen[1]) > 0
     assert sorted(np.concatenate(seen).tolist()) == sorted(val.tolist())
-    for name in ("val/r2_chi_exp", "val/mae_chi_exp", "val/rmse_chi_cosmo", "val/auc_soluble", "val/accuracy_soluble"):
-        assert spawned[name] == pytest.approx(single[name], abs=1e-5), name
+    assert_same_metrics(spawned, single, "val/")
 
 
-def test_ddp_training_sees_every_row_once_per_epoch(datamodule, tmp_path):
-    trainer(tmp_path, devices=2, strategy="ddp_spawn", max_epochs=1, num_sanity_val_steps=0).fit(
-        small_model(), datamodule=datamodule
-    )
-    train = datamodule.indices["train"]
-    seen = np.concatenate([np.load(tmp_path / f"train_{rank}.npy") for rank in (0, 1)])
-    assert set(seen.tolist()) == set(train.tolist())
-    assert len(seen) - len(train) <= 1  # DistributedSampler pads to an even split, at most world_size - 1 rows
+def test_ddp_test_metrics_equal_single_process(datamodule, tmp_path):
+    """The test stage, on rows laid out so that the ranks' shards differ (the sampler deals rows in turn:
+    rank 0 gets the even positions): mostly chi_exp on rank 0, mostly soluble on rank 1, and one of the
+    two chi_cosmo rows on each (its R2 needs the global count of 2). Averaging per-rank values, or
+    deciding on local counts, shows here."""
+    table = datamodule.records.table
+    test = datamodule.indices["test"]
+    has = {task: test[table.iloc[test][task].notna().to_numpy()] for task in ("soluble", "chi_exp", "chi_cosmo")}
+    soluble, chi_exp = has["soluble"], has["chi_exp"]
+    rank0 = [*chi_exp[:40], *soluble[:8]]
+    rank1 = [*soluble[8:48], *chi_exp[40:48]]
+    rows = [*has["chi_cosmo"][:2], *(row for pair in zip(rank0, rank1) for row in pair)]
+    dm = with_rows(datamodule, test=rows)
+    model = small_model()
+    single = trainer(tmp_path, devices=1).test(model, datamodule=dm)[0]
+    spawned = trainer(tmp_path, devices=2, strategy="ddp_spawn").test(model, datamodule=dm)[0]
+    assert "test/r2_chi_cosmo" in single
+    assert_same_metrics(spawned, single, "test/")
+
+
+def test_ddp_training_epoch_sees_every_row_once_and_logs_single_process_values(datamodule, tmp_path):
+    """One training epoch under DDP and in one process, from the same weights, which lr = 0 keeps fixed
+    (AdamW's step is lr times something finite; dropout is 0): the epoch's losses and metrics do not
+    depend on the order of the rows then, so the train-stage values must agree. An even number of rows,
+    so DistributedSampler pads none: each row once."""
+    train = np.random.default_rng(0).choice(datamodule.indices["train"], 1000, replace=False)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    runs = {}
+    for name, kwargs in (("one", {"devices": 1}), ("two", {"devices": 2, "strategy": "ddp_spawn"})):
+        dm = with_rows(datamodule, train=train)  # a fresh copy: ddp_spawn pickles it, and a fitted trainer won't
+        model = small_model(lr=0.0)
+        weights = copy.deepcopy(model.state_dict())
+        fit = trainer(tmp_path / name, max_epochs=1, num_sanity_val_steps=0, limit_val_batches=0, **kwargs)
+        fit.fit(model, datamodule=dm)
+        for key, value in model.net.state_dict().items():  # DDP: rank 0's weights, sent back
+            if "_mean" not in key and "_std" not in key:  # the scalers are set from the training rows
+                assert torch.equal(value, weights[f"net.{key}"]), f"{name}: {key} changed with lr = 0"
+        runs[name] = fit.callback_metrics
+    seen = np.concatenate([np.load(tmp_path / "two" / f"train_{rank}.npy") for rank in (0, 1)])
+    assert len(np.load(tmp_path / "two" / "train_0.npy")) == len(seen) // 2
+    assert sorted(seen.tolist()) == sorted(train.tolist())  # every row exactly once
+    assert {"train/loss", "train/loss_chi_cosmo", "train/r2_chi_exp", "train/auc_soluble"} <= set(runs["one"])
+    assert_same_metrics(runs["two"], runs["one"], "train/")
 
 
 def test_cli_fit_with_strategy_ddp_on_two_cpu_processes(tmp_path):
@@ -115,11 +174,12 @@ import numpy as np, torch
 import lightning as L
 from gnnchi.data import ChiDataModule
 from gnnchi.models import ChiModule
+from tests.callbacks import UnshareMetricStates
 
 
 def run(model, dm, **kw):
     trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, **kw)
+                        enable_model_summary=False, callbacks=[UnshareMetricStates()], **kw)
     return {k: float(v) for k, v in trainer.validate(model, datamodule=dm)[0].items()}
 
 

@@ -85,6 +85,56 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
     assert checkpoint.stat().st_mtime_ns != before
 
 
+def test_evaluate_scores_each_fold_on_rows_its_model_never_saw(small_table, tmp_path, monkeypatch):
+    """The fit of fold k (a LightningCLI run of its own, with its own split) and evaluate's scoring of
+    fold k (``split_indices`` again) must agree: the model trained and validated on the other folds'
+    rows only, evaluate scored it on all of fold k's rows, and the baselines' parts are the fit's parts.
+    ``RecordSplit`` writes the rows the fit used; a spy keeps the parts evaluate drew."""
+    import gnnchi.evaluation as evaluation
+    from gnnchi.data import ChiDataModule
+    from tests.callbacks import SPLIT_FILE
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    drawn, split_indices = [], evaluation.split_indices
+
+    def spy(*args, **kwargs):
+        drawn.append(split_indices(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(evaluation, "split_indices", spy)
+    folds, out = (0, 3), tmp_path / "out"
+    record = json.dumps([{"class_path": "tests.callbacks.RecordSplit"}])
+    main(["evaluate", "--config", QUICK, "--data.data", str(small_table), "--protocol", "leave-solvent-out",
+          "--output", str(out), "--members", "1", "--folds", *map(str, folds), "--baselines",
+          "--trainer.max_epochs", "1", "--trainer.callbacks", record])  # fmt: skip
+
+    table = ChiDataModule(data=str(small_table)).prepare_records().table.reset_index(drop=True)
+    position = dict(zip(table["row"], table.index))  # file line -> row of the records table
+    predictions = pd.read_csv(out / "predictions.csv")
+    identity = ["polymer", "solvent", "temperature_K"]
+    assert len(drawn) == len(folds)
+    tested = []
+    for fold, parts in zip(folds, drawn):
+        fit = json.loads((out / "models" / "gnnchi" / f"fold_{fold}" / SPLIT_FILE).read_text())
+        for part in ("train", "val"):  # the rows of the batches drawn belong to the parts recorded
+            assert fit[f"{part}_batches"] and set(fit[f"{part}_batches"]) <= set(fit[part]), (fold, part)
+        scored = predictions[predictions["fold"] == fold]
+        test = [position[line] for line in scored["row"]]
+        assert (scored[identity].to_numpy() == table.loc[test, identity].to_numpy()).all()
+        assert len(set(test)) == len(test)
+        seen = set(fit["train"]) | set(fit["val"])
+        assert not seen & set(test), f"fold {fold}: the model trained or validated on {len(seen & set(test))} test rows"
+        assert seen | set(test) == set(table.index), f"fold {fold}: the test rows are not the whole fold"
+        shared = set(table.loc[test, "solvent_key"]) & set(table.loc[sorted(seen), "solvent_key"])
+        assert not shared, f"fold {fold}: test solvents trained on: {sorted(shared)[:3]}"
+        for part in ("train", "val", "test"):  # the baselines train on evaluate's parts
+            fitted = fit[part] if part != "test" else sorted(test)
+            assert sorted(parts[part].tolist()) == fitted, f"fold {fold}: evaluate's {part} rows are not the fit's"
+        tested.append(set(test))
+    assert not tested[0] & tested[1]
+
+
 def test_evaluate_refuses_bad_options(tmp_path, capsys):
     for extra, message in ((["--folds", "7"], "folds must be in"), (["--baselines", "chemprop"], "chemprop_venv")):
         with pytest.raises(SystemExit) as status:

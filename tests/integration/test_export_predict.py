@@ -230,3 +230,64 @@ def test_bad_ensemble_manifests_and_old_exports_give_one_clear_line(exported, tm
         onnx.save(model, str(tmp_path / path.name))
     with pytest.raises(ModelFileError, match="export the model again"):
         Predictor.from_file(tmp_path / paths["pair_model"].name)
+
+
+def test_screen_in_celsius_predicts_at_the_kelvin_temperature(exported, tmp_path):
+    """--temperature_C 25 is 298.15 K: the rows say so, and chi is predict's at temperature_K 298.15."""
+    _, paths, _ = exported
+    polymer, solvents = "*CC(*)c1ccccc1", ["Cc1ccccc1", "CCO", "ClC(Cl)Cl", "CCCCCC"]
+    pd.DataFrame({"solvent": solvents}).to_csv(tmp_path / "solvents.csv", index=False)
+    candidates = str(tmp_path / "solvents.csv")
+    main(["screen", "--model", str(paths["pair_model"]), "--polymer", polymer, "--solvents", candidates,
+          "--temperature_C", "25", "--output", str(tmp_path / "ranked.csv")])  # fmt: skip
+    ranked = pd.read_csv(tmp_path / "ranked.csv").set_index("solvent")
+    np.testing.assert_allclose(ranked["temperature_K"], 298.15, rtol=0, atol=1e-4)
+    pd.DataFrame({"polymer": [polymer] * 4, "solvent": solvents, "temperature_K": ["298.15"] * 4}).to_csv(
+        tmp_path / "pairs.csv", index=False
+    )
+    main(["predict", "--model", str(paths["pair_model"]), "--input", str(tmp_path / "pairs.csv"),
+          "--output", str(tmp_path / "predicted.csv")])  # fmt: skip
+    predicted = pd.read_csv(tmp_path / "predicted.csv").set_index("solvent")
+    for column in ("chi_exp", "chi_cosmo", "p_soluble"):
+        np.testing.assert_allclose(ranked.loc[solvents, column], predicted.loc[solvents, column], rtol=0, atol=1e-5,
+                                   err_msg=column)  # fmt: skip
+
+
+def chunked_rows() -> pd.DataFrame:
+    """41 rows (5 full chunks of 7 and a partial one): 11 polymers and 11 solvents, repeated, with bad rows."""
+    polymers = ["*CC(*)c1ccccc1", "*CCO*", "*C*", "*CC*", "*CC(*)Cl", "*CC(*)C#N", "*O[Si](C)(C)*", "*CC(*)O",
+                "*CC(*)(C)C(=O)OC", "*NCCCCCC(*)=O", "*CC(*)OC(C)=O"]  # fmt: skip
+    solvents = ["Cc1ccccc1", "O", "CCO", "ClC(Cl)Cl", "C1CCOC1", "CC(C)=O", "CCCCCC", "CN(C)C=O", "CO", "CCCCCCC",
+                "c1ccccc1"]  # fmt: skip
+    rows = [(polymers[(3 * i) % 11], solvents[(5 * i + i // 11) % 11], f"{250 + 7 * i}") for i in range(41)]
+    for i, bad in {4: ("CC", None, None), 12: (None, "C1CC", None), 20: (None, None, ""),
+                   33: (None, None, "900"), 40: ("*CC(*)X", None, None)}.items():  # fmt: skip
+        rows[i] = tuple(b if b is not None else r for b, r in zip(bad, rows[i]))
+    frame = pd.DataFrame(rows, columns=["polymer", "solvent", "temperature_K"])
+    frame.insert(0, "id", [f"row{i}" for i in range(len(frame))])
+    return frame
+
+
+def test_predict_across_row_and_molecule_chunks_keeps_every_row_and_value(exported, tmp_path, monkeypatch):
+    """Chunks of 7 rows and 5 molecules per encoder call: each row equals its prediction made alone."""
+    _, paths, _ = exported
+    rows = chunked_rows()
+    rows.to_csv(tmp_path / "pairs.csv", index=False)
+    alone = Predictor.from_file(paths["pair_model"])
+    expected = [
+        alone.predict([p], [s], [float(t) if t else float("nan")]).iloc[0]
+        for p, s, t in zip(rows["polymer"], rows["solvent"], rows["temperature_K"])
+    ]
+    assert sum(e["error"] != "" for e in expected) == 5
+    monkeypatch.setattr("gnnchi.commands.ROWS_PER_CHUNK", 7)
+    monkeypatch.setattr("gnnchi.predictor.MOLECULES_PER_CALL", 5)
+    with pytest.raises(SystemExit) as status:
+        main(["predict", "--model", str(paths["pair_model"]), "--input", str(tmp_path / "pairs.csv"),
+              "--output", str(tmp_path / "out.csv")])  # fmt: skip
+    assert status.value.code == 1  # the bad rows
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False, dtype=str)
+    assert out[["id", "polymer", "solvent", "temperature_K"]].values.tolist() == rows.values.tolist()
+    assert out["error"].tolist() == [want["error"] for want in expected]
+    for column in ("chi_exp", "chi_cosmo", "p_soluble"):  # NaN (an empty cell) where a row failed, in both
+        got = pd.to_numeric(out[column], errors="coerce").to_numpy()
+        np.testing.assert_allclose(got, [want[column] for want in expected], rtol=0, atol=1e-5, err_msg=column)

@@ -1,8 +1,8 @@
 """Runs go to a tracking server when MLFLOW_TRACKING_URI names one."""
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,36 +17,38 @@ from gnnchi.cli import main
 CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:([1-9][0-9]*)")
 
 
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = free_port()
+    """A loopback MLflow server on a port it binds itself (``--port 0``; uvicorn logs the port it got),
+    so no other process can take the port between choosing and binding it."""
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    log = tmp_path / "server.log"
     command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", "0",
         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
         "--artifacts-destination", str(tmp_path / "server-artifacts"), "--workers", "1",
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:  # a file, not a pipe: a chatty server can never block on a full pipe
+        server = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True,
+                                  stdout=output, stderr=output)  # fmt: skip
     try:
-        deadline = time.time() + 120
+        deadline, url = time.time() + 120, None
         while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
+            if url is None and (found := LISTENING.search(log.read_text(errors="replace"))):
+                url = f"http://127.0.0.1:{found.group(1)}"
+            if url is not None:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
             if server.poll() is not None or time.time() > deadline:
-                pytest.fail(f"mlflow server did not start: {server.stderr.read().decode()[-2000:]}")
-            time.sleep(0.5)
+                pytest.fail(f"mlflow server did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)  # polling, with the deadline above
         yield url, tmp_path / "server-artifacts"
     finally:
         os.killpg(server.pid, signal.SIGTERM)

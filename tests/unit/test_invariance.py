@@ -42,6 +42,14 @@ def test_different_polymers_differ():
     assert (out[0] - out[1]).abs().max() > 1e-4 and (out[0] - out[2]).abs().max() > 1e-4
 
 
+def spellings(smiles: str, count: int, seed: int = 7) -> list[str]:
+    """``smiles``, then other random SMILES of the same molecule, all different while there are more to draw,
+    ``count`` in all (cycled for small molecules). Seeded: RDKit's randomSeed 0 would mean unseeded."""
+    drawn = Chem.MolToRandomSmilesVect(Chem.MolFromSmiles(smiles), 50, randomSeed=seed)
+    distinct = list(dict.fromkeys([smiles, *drawn]))
+    return [distinct[i % len(distinct)] for i in range(count)]
+
+
 @pytest.mark.parametrize(
     "polymer, solvent",
     [
@@ -52,10 +60,11 @@ def test_different_polymers_differ():
     ],
 )
 def test_randomised_smiles_give_the_same_prediction(polymer, solvent):
-    rng_smiles = lambda s: Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True)  # noqa: E731
-    polymers = [polymer] + [rng_smiles(polymer) for _ in range(4)]
-    solvents = [solvent] + [rng_smiles(solvent) for _ in range(4)]
-    assert len(set(polymers)) > 1 or len(set(solvents)) > 1
+    polymers, solvents = spellings(polymer, 5), spellings(solvent, 5)
+    assert spellings(polymer, 5) == polymers and spellings(solvent, 5) == solvents  # reproducible
+    assert len(set(polymers)) == 5 and len(set(solvents)) >= 2  # chloroform has two spellings only
+    for given, variants in ((polymer, polymers), (solvent, solvents)):
+        assert variants[0] == given and {Chem.CanonSmiles(v) for v in variants} == {Chem.CanonSmiles(given)}
     out = predict(make_net(2), polymers, solvents, [320.0] * 5)
     np.testing.assert_allclose(out.numpy(), out[:1].expand_as(out).numpy(), atol=1e-5)
 
