@@ -100,7 +100,8 @@ class ChiDataModule(L.LightningDataModule):
         data: path of a pair table CSV; ``None`` uses the bundled data.
         split: ``paper`` (the paper's test folds, pair-grouped), ``pair``, ``polymer``
             (leave-polymer-out) or ``solvent`` (leave-solvent-out).
-        test_fold: which fold is the test set.
+        test_fold: which fold is the test set; ``null``: none (train on all rows but validation,
+            as the release model does).
         num_folds: folds of the split.
         val_fraction: share of the training rows, grouped like the split, used for validation.
         seed: seed of the fold and validation draws.
@@ -123,7 +124,7 @@ class ChiDataModule(L.LightningDataModule):
         self,
         data: str | None = None,
         split: SplitName = "paper",
-        test_fold: int = 0,
+        test_fold: int | None = 0,
         num_folds: int = 5,
         val_fraction: float = 0.1,
         seed: int = 0,

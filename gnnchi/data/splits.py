@@ -61,22 +61,23 @@ def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: in
 def split_indices(
     table: pd.DataFrame,
     split: SplitName,
-    test_fold: int,
+    test_fold: int | None,
     num_folds: int = 5,
     val_fraction: float = 0.1,
     seed: int = 0,
     val_seed: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """Row indices of ``train``, ``val`` and ``test``; no group is in two of them.
+    """Row indices of ``train``, ``val`` and ``test``; no group is in two of them. ``test_fold``
+    None: no test rows (a model trained on every row but the validation groups).
 
     ``seed`` draws the folds; ``val_seed`` (default ``seed + 1``) draws the validation groups
     from the training folds, so inner validation sets can vary while the test fold stays put.
     """
-    if not 0 <= test_fold < num_folds:
-        raise SplitError(f"test_fold must be in 0..{num_folds - 1}, got {test_fold}")
+    if test_fold is not None and not 0 <= test_fold < num_folds:
+        raise SplitError(f"test_fold must be in 0..{num_folds - 1} (or null: no test rows), got {test_fold}")
     folds = assign_folds(table, split, num_folds, seed)
-    test = np.flatnonzero(folds == test_fold)
-    rest = np.flatnonzero(folds != test_fold)
+    test = np.flatnonzero(folds == test_fold) if test_fold is not None else np.zeros(0, dtype=int)
+    rest = np.flatnonzero(folds != test_fold) if test_fold is not None else np.arange(len(table))
     groups = group_keys(table, split).to_numpy()
     rest_groups = pd.unique(groups[rest])
     rng = np.random.default_rng(seed + 1 if val_seed is None else val_seed)

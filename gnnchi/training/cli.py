@@ -121,7 +121,7 @@ class GnnChiCLI(LightningCLI):
         print(f"ensemble of {members} models: {manifest}")
 
     def after_fit(self) -> None:
-        if self.trainer.fast_dev_run:
+        if self.trainer.fast_dev_run or not len(self.datamodule.indices.get("test", [])):
             return
         best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)

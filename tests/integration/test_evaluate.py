@@ -90,7 +90,7 @@ def test_evaluate_scores_each_fold_on_rows_its_model_never_saw(small_table, tmp_
     fold k (``split_indices`` again) must agree: the model trained and validated on the other folds'
     rows only, evaluate scored it on all of fold k's rows, and the baselines' parts are the fit's parts.
     ``RecordSplit`` writes the rows the fit used; a spy keeps the parts evaluate drew."""
-    import gnnchi.evaluation as evaluation
+    import gnnchi.evaluation.run as evaluation
     from gnnchi.data import ChiDataModule
     from tests.callbacks import SPLIT_FILE
 

@@ -279,8 +279,8 @@ def test_predict_across_row_and_molecule_chunks_keeps_every_row_and_value(export
         for p, s, t in zip(rows["polymer"], rows["solvent"], rows["temperature_K"])
     ]
     assert sum(e["error"] != "" for e in expected) == 5
-    monkeypatch.setattr("gnnchi.commands.ROWS_PER_CHUNK", 7)
-    monkeypatch.setattr("gnnchi.predictor.MOLECULES_PER_CALL", 5)
+    monkeypatch.setattr("gnnchi.inference.predict_table.ROWS_PER_CHUNK", 7)
+    monkeypatch.setattr("gnnchi.inference.predictor.MOLECULES_PER_CALL", 5)
     with pytest.raises(SystemExit) as status:
         main(["predict", "--model", str(paths["pair_model"]), "--input", str(tmp_path / "pairs.csv"),
               "--output", str(tmp_path / "out.csv")])  # fmt: skip
