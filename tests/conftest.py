@@ -30,15 +30,8 @@ def _mlflow_uris() -> dict[tuple[str, str], object]:
     return {(module, name): getattr(sys.modules.get(module), name, None) for module, name in MLFLOW_URI_GLOBALS}
 
 
-@pytest.fixture(autouse=True)
-def restore_environment():
-    """Every test starts from the environment the one before it started from.
-
-    ``os.environ`` is restored exactly after each test (variables added by the test, or by what it ran
-    in-process, such as mlflow's ``MLFLOW_TRACKING_URI`` or Lightning's ``MASTER_PORT``, are removed;
-    changed and removed ones come back), and so are mlflow's global tracking and registry URIs.
-    Autouse, so it is set up before and torn down after the test's other function fixtures (monkeypatch).
-    """
+def _restoring_environment():
+    """Snapshot ``os.environ`` and mlflow's global URIs, yield, then put them back exactly."""
     environ, uris = dict(os.environ), _mlflow_uris()
     yield
     for key in [k for k in os.environ if k not in environ and k != PYTEST_OWN]:
@@ -49,6 +42,24 @@ def restore_environment():
     for (module, name), value in uris.items():
         if module in sys.modules and getattr(sys.modules[module], name, None) != value:
             setattr(sys.modules[module], name, value)
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """Every test starts from the environment the one before it started from.
+
+    ``os.environ`` is restored exactly after each test (variables added by the test, or by what it ran
+    in-process, such as mlflow's ``MLFLOW_TRACKING_URI`` or Lightning's ``MASTER_PORT``, are removed;
+    changed and removed ones come back), and so are mlflow's global tracking and registry URIs.
+    Autouse, so it is set up before and torn down after the test's other function fixtures (monkeypatch).
+    """
+    yield from _restoring_environment()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def restore_environment_after_module():
+    """The same around each module, for what module-scoped fixtures (an in-process fit) leave behind."""
+    yield from _restoring_environment()
 
 
 @pytest.fixture(scope="session")
