@@ -7,12 +7,31 @@ flushing denormals, CPU inference and training can be many times slower.
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 QUIET_WARNINGS = (
     # evaluate and tune hand LightningCLI argument lists of their own, not sys.argv
     "LightningCLI's args parameter",
+    # third-party deprecations inside Lightning and jsonargparse, nothing a gnnchi user can change
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    ".*was deprecated in v4",
+    # the quick config logs per epoch on purpose
+    "The number of training batches .* is smaller than the logging interval",
 )
+QUIET_LOG_LINES = {  # logger name -> starts of messages that say nothing to a gnnchi user
+    "lightning.pytorch.utilities.rank_zero": ("💡 Tip", "Loading `train_dataloader` to estimate"),
+    "mlflow.store.db.utils": ("Creating initial MLflow database tables", "Updating database tables"),
+}
+
+
+class _DropLines(logging.Filter):
+    def __init__(self, starts: tuple[str, ...]):
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(self.starts)
 
 
 def configure_process(torch_threads: int | None = None, uses_torch: bool = True) -> None:
@@ -22,6 +41,10 @@ def configure_process(torch_threads: int | None = None, uses_torch: bool = True)
     ``uses_torch=False`` (the ONNX predictor) does not import torch."""
     for message in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
+    for name, starts in QUIET_LOG_LINES.items():
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropLines) for f in log.filters):
+            log.addFilter(_DropLines(starts))
     if not uses_torch:
         return
     import torch

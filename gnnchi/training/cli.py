@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from lightning.pytorch import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -16,6 +18,7 @@ from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.settings import configure_process
 from gnnchi.training import VERBS
+from gnnchi.training.tracking import GnnChiMLFlowLogger
 
 TRAINER_DEFAULTS = {
     "logger": {"class_path": "gnnchi.training.tracking.GnnChiMLFlowLogger"},
@@ -26,7 +29,15 @@ TRAINER_DEFAULTS = {
 
 
 class ConfigToRunCallback(SaveConfigCallback):
-    """Write the resolved config beside the checkpoints and into the MLflow run."""
+    """Write the resolved config of a fit beside the checkpoints and into the MLflow run, once the fit
+    starts: after ModelCheckpoint's own setup, whose "directory exists and is not empty" warning then
+    means real leftovers of an earlier run, not this config."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        """Nothing yet (see :meth:`on_fit_start`); validate and test write no config."""
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        super().setup(trainer, pl_module, "fit")
 
     def save_config(self, trainer, pl_module, stage: str) -> None:
         text = self.parser.dump(self.config, skip_none=False)
@@ -62,6 +73,12 @@ class GnnChiCLI(LightningCLI):
             help="fit trains this many models on the same split (seeds seed_everything + i, folders "
             "<checkpoint.dirpath>/member_i) and writes <checkpoint.dirpath>/ensemble.json",
         )
+        parser.add_argument(
+            "--notice",
+            type=str | None,
+            default=None,
+            help="a line fit prints when it starts and in its summary (quick.yaml: that it is a smoke test)",
+        )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
             {
@@ -86,12 +103,22 @@ class GnnChiCLI(LightningCLI):
         super()._parse_ckpt_path()
 
     def _run_subcommand(self, subcommand: str) -> None:
-        members = self.config[subcommand].get("ensemble_members", 1) if subcommand == "fit" else 1
+        config = self.config[subcommand]
+        if subcommand != "fit" and not config.get("ckpt_path"):
+            raise GnnChiError(f"{subcommand} needs --ckpt_path FILE (a checkpoint written by fit); "
+                              "without one it would score an untrained model")  # fmt: skip
+        members = config.get("ensemble_members", 1) if subcommand == "fit" else 1
         if members < 1:
             raise GnnChiError(f"ensemble_members must be at least 1, got {members}")
+        if subcommand == "fit" and config.get("notice"):
+            print(f"gnnchi: {config.notice}", flush=True)
+        self.fitted: list[FitRecord] = []
         if members == 1:
-            return super()._run_subcommand(subcommand)
-        self._fit_ensemble(members)
+            super()._run_subcommand(subcommand)
+        else:
+            self._fit_ensemble(members)
+        if subcommand == "fit" and self.trainer.is_global_zero and not self.trainer.fast_dev_run:
+            print(fit_summary(self.fitted, config.get("notice")), flush=True)
 
     def _fit_ensemble(self, members: int) -> None:
         """Train member i with seed ``seed_everything + i`` into ``<dirpath>/member_i``; same data split for all."""
@@ -117,19 +144,81 @@ class GnnChiCLI(LightningCLI):
             datamodule = self.datamodule
             best.append(self.trainer.checkpoint_callback.best_model_path or self.trainer.checkpoint_callback.last_model_path)
         self.config.fit = base
-        manifest = write_manifest(root / MANIFEST_NAME, best)
-        print(f"ensemble of {members} models: {manifest}")
+        self.manifest = write_manifest(root / MANIFEST_NAME, best)
 
     def after_fit(self) -> None:
-        if self.trainer.fast_dev_run or not len(self.datamodule.indices.get("test", [])):
+        if self.trainer.fast_dev_run:
             return
-        best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True)
+        checkpoint = self.trainer.checkpoint_callback
+        best = (checkpoint.best_model_path or checkpoint.last_model_path) if checkpoint else ""
+        metrics = {}
+        if len(self.datamodule.indices.get("test", [])):
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, weights_only=True,
+                              verbose=False)  # fmt: skip
+            metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
+        logger = self.trainer.logger
+        run = None
+        if isinstance(logger, GnnChiMLFlowLogger):
+            run = (logger.experiment_id, logger.run_id, logger.resolved_tracking_uri)
+        self.fitted.append(FitRecord(best, Path(checkpoint.dirpath) / "config.yaml" if checkpoint else None, run, metrics))
+
+
+class FitRecord(NamedTuple):
+    """What one fitted model left: its best checkpoint, config, MLflow run (experiment, run id, URI) and test metrics."""
+
+    best: str
+    config: Path | None
+    run: tuple[str, str, str] | None
+    test_metrics: dict[str, float]
+
+
+SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo")
+
+
+def fit_summary(fitted: list[FitRecord], notice: str | None = None) -> str:
+    """A few lines: where the model and its config went, the MLflow run and how to look at it, the test metrics."""
+    lines = ["", f"gnnchi fit: {len(fitted)} model(s)" + (f" ({notice})" if notice else "")]
+    for i, record in enumerate(fitted):
+        prefix = f"  member {i}: " if len(fitted) > 1 else "  "
+        lines.append(f"{prefix}best checkpoint {record.best}")
+        if record.config is not None:
+            lines.append(f"{' ' * len(prefix)}config {record.config}")
+        if record.run is not None:
+            lines.append(f"{' ' * len(prefix)}MLflow experiment {record.run[0]}, run {record.run[1]}")
+        if record.test_metrics:
+            shown = [f"{m} {record.test_metrics[f'test/{m}']:.3f}" for m in SUMMARY_METRICS if f"test/{m}" in record.test_metrics]
+            lines.append(f"{' ' * len(prefix)}test: " + ", ".join(shown))
+        elif i == 0:
+            lines.append(f"{' ' * len(prefix)}no test rows (data.test_fold: null)")
+    if len(fitted) > 1 and fitted[0].best:
+        lines.append(f"  ensemble manifest: {Path(fitted[0].best).parents[1] / MANIFEST_NAME}")
+    runs = [r.run for r in fitted if r.run is not None]
+    if runs:
+        uri = runs[0][2]
+        if uri.startswith("sqlite:"):
+            lines.append(f"  see the runs: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri {uri} "
+                         "--workers 1   (then open http://127.0.0.1:5000)")  # fmt: skip
+        else:
+            lines.append(f"  see the runs: open {uri}")
+    return "\n".join(lines)
+
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "chi_mtl.yaml"  # in a source checkout
+
+
+def with_default_config(args: list[str]) -> list[str]:
+    """``fit`` / ``validate`` / ``test`` without ``--config`` run on the default config (configs/chi_mtl.yaml)."""
+    given = any(a in ("--config", "-c") or a.startswith("--config=") for a in args)
+    if args and args[0] in VERBS and not given and "--help" not in args and "-h" not in args and DEFAULT_CONFIG.is_file():
+        return [args[0], "--config", str(DEFAULT_CONFIG), *args[1:]]
+    return args
 
 
 def run_lightning_cli(args: list[str] | None = None, run: bool = True, prog: str | None = None) -> GnnChiCLI:
     """fit / validate / test through LightningCLI; ``run=False`` only parses a config (no subcommand) and builds the classes.
     ``prog``: the program name shown in help and errors."""
+    if run:
+        args = with_default_config(list(sys.argv[1:] if args is None else args))
     return GnnChiCLI(
         ChiModule,
         ChiDataModule,

@@ -37,6 +37,7 @@ class GnnChiMLFlowLogger(MLFlowLogger):
         log_model: bool = True,
     ):
         uri = resolve_tracking_uri(tracking_uri)
+        self.resolved_tracking_uri = uri  # the store or server this run goes to (for the fit summary)
         if artifact_location is None and uri.startswith("sqlite:"):
             artifact_location = Path(DEFAULT_ARTIFACTS).resolve().as_uri()
         super().__init__(

@@ -1,5 +1,7 @@
 """The command line in-process: ``main([...])`` on the quick config, as a user runs it."""
 
+import contextlib
+import io
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +21,48 @@ CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 @pytest.fixture(scope="module")
 def quick_fit(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("quick")
-    with pytest.MonkeyPatch.context() as mp:
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
         mp.chdir(workdir)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         cli = main(["fit", "--config", CONFIG])
+    (workdir / "stdout.txt").write_text(printed.getvalue())
     return workdir, cli
+
+
+def test_fit_ends_with_a_summary_of_where_things_went(quick_fit):
+    """Paths, the MLflow run and how to see it, rounded test metrics; the quick config says it is a smoke test."""
+    workdir, cli = quick_fit
+    out = (workdir / "stdout.txt").read_text()
+    client = MlflowClient(f"sqlite:///{workdir / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("gnnchi-quick").experiment_id])
+    folder = workdir / "checkpoints" / "quick"
+    assert out.count("smoke test") == 2  # when it starts, and in the summary
+    assert f"best checkpoint {folder / 'best.ckpt'}" in out and f"config {folder / 'config.yaml'}" in out
+    assert f"run {run.info.run_id}" in out
+    assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
+    assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in out
+    r2 = run.data.metrics["test/r2_chi_exp"]
+    assert f"r2_chi_exp {r2:.3f}" in out and repr(r2) not in out  # rounded, not 16 digits
+
+
+@pytest.mark.parametrize("verb", ["validate", "test"])
+def test_validate_and_test_without_a_checkpoint_refuse(verb, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as status:
+        main([verb, "--config", CONFIG])
+    err = capsys.readouterr().err
+    assert status.value.code == 2 and "--ckpt_path" in err and "untrained" in err and err.count("\n") == 1
+    assert not (tmp_path / "mlflow.db").exists()  # nothing was run, nothing tracked
+
+
+def test_fit_without_a_config_uses_the_default_config(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--print_config"])
+    bare = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(Path(CONFIG).with_name("chi_mtl.yaml")), "--print_config"])
+    assert bare == capsys.readouterr().out and "max_epochs: 60" in bare and "chi_exp: 2.0" in bare
 
 
 def test_fit_writes_best_and_last_checkpoints_and_config(quick_fit):
