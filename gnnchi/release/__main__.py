@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m gnnchi.release", description=__doc__.splitlines()[0])
     parser.add_argument("--from_checkpoints", help=f"an ensemble.json of this recipe (e.g. {MANIFEST}); skips the fit")
+    parser.add_argument("--fit_seconds", type=float, help="with --from_checkpoints: how long that fit took, for the card")
     options = parser.parse_args(argv)
     started = time.perf_counter()
     manifest = Path(options.from_checkpoints) if options.from_checkpoints else MANIFEST
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         size_bytes=sum(path.stat().st_size for path in files.values()),
         recipe={"command": "python -m gnnchi fit " + " ".join(f"--config {c}" for c in CONFIGS),
                 "members": len(members), "config": members[0].read_text() if members else None},  # fmt: skip
-        fit_seconds=round(fit_seconds, 1) if not options.from_checkpoints else None,
+        fit_seconds=round(fit_seconds, 1) if not options.from_checkpoints else options.fit_seconds,
         evaluate={
             "note": "the same recipe (default config) measured by evaluate on the bundled data; see README",
             "protocols": evaluation_summary(Path("docs/evaluation")),
