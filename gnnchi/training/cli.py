@@ -18,7 +18,7 @@ from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.settings import configure_process
 from gnnchi.training import VERBS
-from gnnchi.training.tracking import GnnChiMLFlowLogger
+from gnnchi.training.tracking import EXPERIMENT_KIND_TAG, GnnChiMLFlowLogger
 
 TRAINER_DEFAULTS = {
     "logger": {"class_path": "gnnchi.training.tracking.GnnChiMLFlowLogger"},
@@ -48,6 +48,7 @@ class ConfigToRunCallback(SaveConfigCallback):
         for logger in trainer.loggers:
             if isinstance(logger, MLFlowLogger):
                 logger.experiment.log_text(logger.run_id, text, "config.yaml")
+                logger.experiment.set_experiment_tag(logger.experiment_id, *EXPERIMENT_KIND_TAG)
 
 
 class GnnChiCLI(LightningCLI):

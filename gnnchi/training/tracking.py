@@ -7,6 +7,8 @@ from pathlib import Path
 
 from lightning.pytorch.loggers import MLFlowLogger
 
+# MLflow 3 opens experiments in its GenAI view unless they say they are model training
+EXPERIMENT_KIND_TAG = ("mlflow.experimentKind", "custom_model_development")
 DEFAULT_STORE = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
 
@@ -59,4 +61,6 @@ def mlflow_client(experiment_name: str, tracking_uri: str | None = None):
     if experiment is not None:
         return client, experiment.experiment_id
     location = Path(DEFAULT_ARTIFACTS).resolve().as_uri() if uri.startswith("sqlite:") else None
-    return client, client.create_experiment(experiment_name, artifact_location=location)
+    experiment_id = client.create_experiment(experiment_name, artifact_location=location)
+    client.set_experiment_tag(experiment_id, *EXPERIMENT_KIND_TAG)
+    return client, experiment_id

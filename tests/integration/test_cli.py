@@ -42,6 +42,8 @@ def test_fit_ends_with_a_summary_of_where_things_went(quick_fit):
     assert f"run {run.info.run_id}" in out
     assert f"mlflow ui --backend-store-uri sqlite:///{workdir / 'mlflow.db'}" in out
     assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in out
+    experiment = client.get_experiment_by_name("gnnchi-quick")  # shown as model training, not GenAI, by MLflow 3's UI
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     r2 = run.data.metrics["test/r2_chi_exp"]
     assert f"r2_chi_exp {r2:.3f}" in out and repr(r2) not in out  # rounded, not 16 digits
 
