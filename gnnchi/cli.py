@@ -81,26 +81,41 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
     export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
 
+    model_help = ("an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble); default: the "
+                  "shipped model")  # fmt: skip
     predict = verb("predict")
-    predict.add_argument("--model", required=True, nargs="+",
-                         help="an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble)")  # fmt: skip
-    predict.add_argument("--input", required=True, help="CSV with polymer, solvent and temperature_K or temperature_C")
-    predict.add_argument("--output", required=True, help="CSV: the input rows in order, predictions and error added")
+    predict.add_argument("--model", nargs="+", help=model_help)
+    predict.add_argument("--input", required=True,
+                         help="CSV of pairs: columns polymer, solvent and temperature_K or temperature_C (or name "
+                         "yours below)")  # fmt: skip
+    predict.add_argument("--output",
+                         help="CSV: the input rows as given, then the predictions, error and warning (default "
+                         "<input stem>_preds.csv beside the input; - for standard output)")  # fmt: skip
+    predict.add_argument("--temperature_column", help="the input's temperature column (give --temperature_unit)")
+    predict.add_argument("--temperature_unit", choices=["K", "C"], help="unit of --temperature_column")
+    one_temperature = predict.add_mutually_exclusive_group()
+    for unit in ("K", "C"):
+        one_temperature.add_argument(f"--temperature_{unit}", type=float,
+                                     help="one temperature for every row (an input without a temperature column)")  # fmt: skip
 
     screen = verb("screen")
-    screen.add_argument("--model", required=True, nargs="+", help="as for predict")
+    screen.add_argument("--model", nargs="+", help=model_help)
     target = screen.add_mutually_exclusive_group(required=True)
     target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
     target.add_argument("--solvent", help="solvent SMILES to screen polymers for")
-    screen.add_argument("--solvents", help="CSV of candidate solvents (column 'solvent')")
-    screen.add_argument("--polymers", help="CSV of candidate polymers (column 'polymer')")
+    screen.add_argument("--solvents", help="CSV of candidate solvents (column 'solvent', or --solvent_column)")
+    screen.add_argument("--polymers", help="CSV of candidate polymers (column 'polymer', or --polymer_column)")
     temps = screen.add_mutually_exclusive_group(required=True)
-    temps.add_argument("--temperature_C", type=float, nargs="+")
-    temps.add_argument("--temperature_K", type=float, nargs="+")
-    screen.add_argument("--output", required=True)
+    temps.add_argument("--temperature_C", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
+    temps.add_argument("--temperature_K", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
+    screen.add_argument("--output",
+                        help="CSV: rank within each temperature, then the candidates' columns and predictions "
+                        "(default <candidates stem>_ranked.csv beside the candidates; - for standard output)")  # fmt: skip
     screen.add_argument("--rank_by", choices=["chi_exp", "p_soluble"], default="chi_exp",
                         help="chi_exp ascending (most miscible first) or p_soluble descending")  # fmt: skip
     for each in (predict, screen):
+        each.add_argument("--polymer_column", help="the input's column of polymer repeat unit SMILES (default polymer)")
+        each.add_argument("--solvent_column", help="the input's column of solvent SMILES (default solvent)")
         each.add_argument("--max_heavy_atoms", type=int, default=DEFAULT_MAX_HEAVY_ATOMS,
                           help="larger molecules (heavy atoms of a solvent or repeat unit) are errors")  # fmt: skip
         each.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
@@ -163,34 +178,63 @@ def run_own_verb(argv: list[str]) -> int:
 
         export_checkpoint(options.ckpt, options.output, options.tolerance)
         return 0
-    from gnnchi.inference.predictor import Predictor
+    return predict_or_screen(parser, options)
 
-    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in options.model))
-    predictor = Predictor.from_file(
-        options.model, temperature_range_K=options.temperature_range_K, max_heavy_atoms=options.max_heavy_atoms
-    )
-    if options.verb == "predict":
+
+def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
+    """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one. With
+    ``--output -`` the table goes to standard output, and a reader that stops early (``| head``) ends it
+    quietly with status 0."""
+    import os
+
+    import gnnchi.release
+    from gnnchi.inference.predictor import Predictor
+    from gnnchi.settings import configure_process
+
+    if options.verb == "predict" and options.temperature_unit and not options.temperature_column:
+        parser.error("--temperature_unit goes with --temperature_column")
+    if options.verb == "predict" and options.temperature_column:
+        if options.temperature_K is not None or options.temperature_C is not None:
+            parser.error("give --temperature_column, or one temperature for every row, not both")
+        if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
+            parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
+    models = options.model or [gnnchi.release.shipped_model()]
+    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
+    limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
+    predictor = Predictor(models, **limits)
+    try:
+        if options.verb == "screen":
+            return screen(predictor, options)
         from gnnchi.inference.predict_table import predict_file
 
-        return 1 if predict_file(predictor, options.input, options.output) else 0
-    return screen(predictor, options)
+        columns = {"polymer": options.polymer_column, "solvent": options.solvent_column,
+                   "temperature": options.temperature_column}  # fmt: skip
+        one = options.temperature_K if options.temperature_C is None else options.temperature_C + 273.15
+        failed = predict_file(predictor, options.input, options.output, columns, options.temperature_unit, one)
+        return 1 if failed else 0
+    except BrokenPipeError:  # the reader of standard output has gone: stop quietly, as `cat file | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left for exit to flush into the pipe
+        return 0
 
 
 def screen(predictor, options) -> int:
-    from gnnchi.data.tables import read_text_table, write_csv
+    from gnnchi.data.tables import STDOUT, output_beside, read_text_table, write_csv
     from gnnchi.errors import DataValidationError
     from gnnchi.inference.screening import rank_candidates
 
     fixed_kind = "polymer" if options.polymer is not None else "solvent"
     candidates_kind = "solvent" if fixed_kind == "polymer" else "polymer"
     candidates_file = options.solvents if fixed_kind == "polymer" else options.polymers
+    column = (options.solvent_column if fixed_kind == "polymer" else options.polymer_column) or candidates_kind
     if not candidates_file:
         raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
-    candidates = read_text_table(candidates_file, [candidates_kind])
+    candidates = read_text_table(candidates_file, [column], hint=f"(name yours with --{candidates_kind}_column)")
     temperatures = options.temperature_K or [t + 273.15 for t in options.temperature_C]
     fixed = options.polymer if fixed_kind == "polymer" else options.solvent
-    ranked = rank_candidates(predictor, fixed_kind, fixed, candidates, temperatures, options.rank_by)
-    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
-    write_csv(ranked, options.output)
-    print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows -> {options.output}")
+    ranked = rank_candidates(predictor, fixed_kind, fixed, candidates, temperatures, options.rank_by, column)
+    output = options.output or output_beside(candidates_file, "_ranked")
+    write_csv(ranked, output)
+    print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows, rank 1 the best at each "
+          f"temperature -> {'stdout' if str(output) == STDOUT else output}",
+          file=sys.stderr if str(output) == STDOUT else sys.stdout)  # fmt: skip
     return 0

@@ -1,41 +1,77 @@
-"""``predict`` on a CSV: every input row, in order, with predictions, ``error`` and ``warning`` added."""
+"""``predict`` on a CSV: every input row, in order, its cells as given, with predictions, ``error`` and
+``warning`` added."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from gnnchi.data.tables import condition_values, read_text_table, write_csv
+from gnnchi.data.tables import STDOUT, condition_values, output_beside, read_text_table, write_csv
+from gnnchi.errors import DataValidationError
 from gnnchi.inference.predictor import PREDICTION_COLUMNS, Predictor
 from gnnchi.systems.chi import CHI, TEMPERATURE
 
 ROWS_PER_CHUNK = 20_000
+ADDED_COLUMNS = [*PREDICTION_COLUMNS, "error", "warning"]
+MAPPING_HINT = "(name your own columns with --polymer_column, --solvent_column, --temperature_column)"
 
 
-def predict_file(predictor: Predictor, source: str, output: str) -> int:
-    """Write every input row, in order, with predictions and ``error``; return the number of failed rows."""
+def predict_file(
+    predictor: Predictor,
+    source: str,
+    output: str | Path | None = None,
+    columns: dict[str, str] | None = None,
+    temperature_unit: str | None = None,
+    temperature_K: float | None = None,
+) -> int:
+    """Write every input row, in order and as given, then the predictions, ``error`` and ``warning``;
+    return the number of failed rows.
+
+    output: a path, ``"-"`` (standard output; the message then goes to standard error), or None
+    (``<input stem>_preds.csv`` beside the input).
+    columns: the table's own column for a role, e.g. ``{"polymer": "SMILES_P", "temperature": "T_C"}``
+    (default: ``polymer``, ``solvent``, and ``temperature_K`` or ``temperature_C``).
+    temperature_unit: ``"K"`` or ``"C"``, the unit of ``columns["temperature"]`` (needed unless that
+    column is named ``temperature_K`` or ``temperature_C``).
+    temperature_K: one temperature for every row, for a table without a temperature column.
+    """
     from tqdm.auto import tqdm
 
-    frame = read_text_table(source, list(CHI.molecule_columns))
-    temps = condition_values(frame, TEMPERATURE, source)
+    columns = {role: name for role, name in (columns or {}).items() if name}
+    molecules = [columns.get(role, role) for role in CHI.molecule_columns]
+    frame = read_text_table(source, molecules + ([columns["temperature"]] if "temperature" in columns else []),
+                            hint=MAPPING_HINT)  # fmt: skip
+    if temperature_K is None:
+        temps = condition_values(frame, TEMPERATURE, source, columns.get("temperature"), temperature_unit,
+                                 hint=f"or give one temperature for every row with --temperature_K or --temperature_C "
+                                 f"{MAPPING_HINT}")  # fmt: skip
+    else:
+        present = [c for c in (columns.get("temperature"), *TEMPERATURE.units) if c in frame.columns]
+        if present:
+            raise DataValidationError(source, [], f"has a temperature column ({present[0]!r}) and one temperature "
+                                      "was given for every row: give one or the other")  # fmt: skip
+        temps = np.full(len(frame), float(temperature_K))
     chunks = range(0, len(frame), ROWS_PER_CHUNK)
     results = [
         predictor.predict(
-            frame["polymer"].iloc[i : i + ROWS_PER_CHUNK].tolist(),
-            frame["solvent"].iloc[i : i + ROWS_PER_CHUNK].tolist(),
+            frame[molecules[0]].iloc[i : i + ROWS_PER_CHUNK].tolist(),
+            frame[molecules[1]].iloc[i : i + ROWS_PER_CHUNK].tolist(),
             temps[i : i + ROWS_PER_CHUNK],
-        )
+        )[ADDED_COLUMNS]
         for i in tqdm(chunks, desc="predict", unit="chunk", disable=len(chunks) < 2)
     ]
-    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(
-        columns=[*PREDICTION_COLUMNS, "error", "warning"]
-    )
-    clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}
+    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=ADDED_COLUMNS)
+    clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}  # the user's own chi_exp...
     out = pd.concat([frame.rename(columns=clashes).reset_index(drop=True), predictions], axis=1)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    output = output_beside(source, "_preds") if output is None else output
     write_csv(out, output)
     failed, warned = int((predictions["error"] != "").sum()), int((predictions["warning"] != "").sum())
-    print(f"wrote {len(out)} rows to {output}" + (f"; {failed} row(s) failed, see the error column" if failed else "")
-          + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column" if warned else ""))  # fmt: skip
+    print(f"wrote {len(out)} rows to {'stdout' if str(output) == STDOUT else output}"
+          + (f"; {failed} row(s) failed, see the error column" if failed else "")
+          + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column"
+             if warned else ""),
+          file=sys.stderr if str(output) == STDOUT else sys.stdout)  # fmt: skip
     return failed

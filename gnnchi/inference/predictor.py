@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol
-from gnnchi.errors import GnnChiError, ModelFileError
+from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
 from gnnchi.featurizers import featurize
 from gnnchi.featurizers.atom import vocabulary_warning
 from gnnchi.inference.backends import OnnxBackend, TorchBackend
@@ -29,17 +29,20 @@ class Predictor:
     """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with
     the standard deviation over the ensemble's members (NaN for a single model).
 
-    >>> predictor = Predictor.from_file("export/gnnchi.onnx")   # or .ckpt files, or an ensemble.json
-    >>> predictor.predict(["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [298.15])
+    >>> predictor = Predictor()                        # the shipped model (gnnchi.release)
+    >>> predictor = Predictor("export/gnnchi.onnx")    # or .ckpt files, a list of them, an ensemble.json
+    >>> predictor.predict(["*CC(*)c1ccccc1", "*CCO*"], "Cc1ccccc1", 298.15)   # one solvent, one temperature
     """
 
     def __init__(
         self,
-        backend,
+        model=None,
         temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
     ):
-        self.backend = backend
+        """``model``: None (the shipped model), a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list
+        of checkpoint paths (an ensemble), or a backend (:mod:`gnnchi.inference.backends`)."""
+        self.backend = load_backend(model) if model is None or isinstance(model, (str, Path, list, tuple)) else model
         self.temperature_range_K = tuple(temperature_range_K)
         self.max_heavy_atoms = max_heavy_atoms
         self.vocabulary_warnings: dict[tuple[str, str], str] = {}  # (kind, SMILES) -> what is unknown
@@ -47,18 +50,10 @@ class Predictor:
     @classmethod
     def from_file(cls, path, **kwargs) -> Predictor:
         """An exported ONNX model (``.onnx``, torch-free), or checkpoints (``.ckpt``, needs torch):
-        one path, an ``ensemble.json`` manifest, or a list of them (an ensemble)."""
-        paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
-        if not paths:
+        one path, an ``ensemble.json`` manifest, or a list of them (an ensemble). Same as ``Predictor(path)``."""
+        if path is None:
             raise ModelFileError("no model file given")
-        for p in paths:
-            if not p.is_file():
-                raise ModelFileError(f"model file {str(p)!r} does not exist")
-        if any(p.suffix == ".onnx" for p in paths):
-            if len(paths) > 1:
-                raise ModelFileError("give one exported .onnx model (export an ensemble as one model)")
-            return cls(OnnxBackend(paths[0]), **kwargs)
-        return cls(TorchBackend(paths), **kwargs)
+        return cls([Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path], **kwargs)
 
     @property
     def latent_dim(self) -> int:
@@ -98,13 +93,14 @@ class Predictor:
         """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
         return screen_grid(self.backend.heads(), polymer_latent, solvent_latent, temperatures_K)
 
-    def predict(self, polymers: list[str], solvents: list[str], temperatures_K) -> pd.DataFrame:
-        """One row per input pair, in order: chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std,
-        p_soluble, p_soluble_std, ``error`` ("" when fine; then no prediction) and ``warning``
-        ("" when fine; a prediction made with atoms outside the featurizer's vocabulary)."""
-        temperatures = np.asarray(temperatures_K, dtype=np.float64)
-        polymer_latent, polymer_errors = self.encode(list(polymers), "polymer")
-        solvent_latent, solvent_errors = self.encode(list(solvents), "solvent")
+    def predict(self, polymers, solvents, temperatures_K) -> pd.DataFrame:
+        """One row per input pair, in order: ``polymer``, ``solvent``, ``temperature_K`` as given, then
+        chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std, p_soluble, p_soluble_std, ``error`` ("" when
+        fine; then no prediction) and ``warning`` ("" when fine; a prediction made with atoms outside
+        the featurizer's vocabulary). A single SMILES string or temperature is used for every pair."""
+        polymers, solvents, temperatures = broadcast_pairs(polymers, solvents, temperatures_K)
+        polymer_latent, polymer_errors = self.encode(polymers, "polymer")
+        solvent_latent, solvent_errors = self.encode(solvents, "solvent")
         errors = [
             "; ".join(e for e in (p_err, s_err, self.temperature_problem(t)) if e)
             for p_err, s_err, t in zip(polymer_errors, solvent_errors, temperatures)
@@ -116,7 +112,8 @@ class Predictor:
                 polymer_latent[ok], solvent_latent[ok], np.ascontiguousarray(temperatures[ok], np.float32)
             )
             values[ok] = _prediction_columns(out)
-        frame = pd.DataFrame(values, columns=list(PREDICTION_COLUMNS))
+        frame = pd.DataFrame({"polymer": polymers, "solvent": solvents, "temperature_K": temperatures})
+        frame[list(PREDICTION_COLUMNS)] = values
         frame["error"] = errors
         frame["warning"] = [
             self.vocabulary_note({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
@@ -134,6 +131,47 @@ class Predictor:
         """"" or what is outside the featurizer's vocabulary in these encoded molecules ({kind: SMILES})."""
         notes = ((kind, self.vocabulary_warnings.get((kind, smiles))) for kind, smiles in molecules.items())
         return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
+
+
+def load_backend(model):
+    """The backend of ``model``: None (the shipped ONNX model), an ``.onnx`` path (torch-free), or
+    checkpoint paths (``.ckpt`` or ``ensemble.json``; one, or a list for an ensemble)."""
+    if model is None:
+        from gnnchi import release
+
+        model = release.shipped_model()  # looked up at call time: tests point it at a tiny model
+    paths = [Path(model)] if isinstance(model, (str, Path)) else [Path(p) for p in model]
+    if not paths:
+        raise ModelFileError("no model file given")
+    for p in paths:
+        if not p.is_file():
+            raise ModelFileError(f"model file {str(p)!r} does not exist")
+    if any(p.suffix == ".onnx" for p in paths):
+        if len(paths) > 1:
+            raise ModelFileError("give one exported .onnx model (export an ensemble as one model)")
+        return OnnxBackend(paths[0])
+    return TorchBackend(paths)
+
+
+def broadcast_pairs(polymers, solvents, temperatures_K) -> tuple[list[str], list[str], np.ndarray]:
+    """Equal-length lists of polymers and solvents and a float array of kelvin; a single SMILES string
+    or a single temperature is repeated to the length of the others."""
+    smiles = (("polymers", polymers), ("solvents", solvents))
+    values = {name: [v] if isinstance(v, str) else list(v) for name, v in smiles}
+    single = {name for name, v in smiles if isinstance(v, str)}
+    temperatures = np.asarray(temperatures_K, dtype=np.float64)
+    if temperatures.ndim == 0:
+        single.add("temperatures_K")
+    values["temperatures_K"] = temperatures.reshape(-1)
+    lengths = {name: len(v) for name, v in values.items() if name not in single}
+    n = max(lengths.values(), default=1)
+    if temperatures.ndim > 1 or any(length != n for length in lengths.values()):
+        given = ", ".join(f"{name} {len(v)}" for name, v in values.items())
+        raise DataValidationError("predict", [], f"give as many polymers, solvents and temperatures_K, or one of "
+                                  f"each to repeat (got {given})")  # fmt: skip
+    for name in single:
+        values[name] = values[name] * n if name != "temperatures_K" else np.repeat(values[name], n)
+    return values["polymers"], values["solvents"], values["temperatures_K"]
 
 
 def _prediction_columns(out: np.ndarray) -> np.ndarray:

@@ -98,20 +98,32 @@ def sigmoid(logit: np.ndarray) -> np.ndarray:
 
 
 def rank_candidates(
-    predictor, fixed_kind: str, fixed: str, candidates: pd.DataFrame, temperatures_K: np.ndarray, rank_by: str
+    predictor,
+    fixed_kind: str,
+    fixed: str,
+    candidates: pd.DataFrame,
+    temperatures_K,
+    rank_by: str,
+    column: str | None = None,
 ) -> pd.DataFrame:
-    """All ``candidates`` (a table with a column named for the other kind) at all temperatures against
-    one ``fixed`` polymer or solvent, ranked by ``rank_by`` (chi_exp ascending, p_soluble descending);
-    candidates that fail come last with their ``error``."""
+    """All ``candidates`` (a table whose ``column``, by default the one named for the other kind, holds
+    SMILES) at all temperatures against one ``fixed`` polymer or solvent.
+
+    Rows come grouped by temperature, in the order given; within each temperature they are ranked by
+    ``rank_by`` (chi_exp ascending, p_soluble descending), ``rank`` starting at 1. Candidates that
+    fail come last, once each, with their ``error``. The candidates' own columns are kept (one named
+    like an added column gets ``_input``)."""
     candidates_kind = "solvent" if fixed_kind == "polymer" else "polymer"
-    temps = np.asarray(temperatures_K, dtype=np.float32)
+    column = column or candidates_kind
+    temps = np.asarray(list(dict.fromkeys(np.atleast_1d(np.asarray(temperatures_K, dtype=np.float32)))), np.float32)
     problems = [problem for t in temps if (problem := predictor.temperature_problem(float(t)))]
     if problems:
         raise DataValidationError("screen", [], f"{'; '.join(problems)} (--temperature_range_K)")
     fixed_latent, fixed_error = predictor.encode([fixed], fixed_kind)
     if fixed_error[0]:
         raise DataValidationError("screen", [], f"the {fixed_kind} {fixed!r} is invalid: {fixed_error[0]}")
-    latent, errors = predictor.encode(candidates[candidates_kind].tolist(), candidates_kind)
+    smiles = candidates[column].tolist()
+    latent, errors = predictor.encode(smiles, candidates_kind)
     ok = np.array([not e for e in errors], dtype=bool)
     if fixed_kind == "polymer":
         grid = predictor.grid(fixed_latent, latent[ok], temps)  # chi [C, 1, N, T], p_soluble [1, N]
@@ -119,21 +131,28 @@ def rank_candidates(
     else:
         grid = predictor.grid(latent[ok], fixed_latent, temps)  # chi [C, N, 1, T], p_soluble [N, 1]
         chi, chi_std, p, p_std = grid.chi[:, :, 0], grid.chi_std[:, :, 0], grid.p_soluble[:, 0], grid.p_soluble_std[:, 0]
-    n_t = len(temps)
-    good = candidates[ok].loc[lambda f: f.index.repeat(n_t)].reset_index(drop=True)
-    good["temperature_K"] = np.tile(temps, int(ok.sum()))
-    for c, task in enumerate(CHI_TASKS):
-        good[task] = chi[c].reshape(-1)  # candidate-major, temperature-minor, like the rows
-        good[f"{task}_std"] = chi_std[c].reshape(-1)
-    good["p_soluble"] = np.repeat(p, n_t)
-    good["p_soluble_std"] = np.repeat(p_std, n_t)
-    good["error"] = ""
-    good["warning"] = [predictor.vocabulary_note({fixed_kind: fixed, candidates_kind: c}) for c in good[candidates_kind]]
-    good = good.sort_values(rank_by, ascending=rank_by == "chi_exp", kind="stable").reset_index(drop=True)
-    good.insert(0, "rank", np.arange(1, len(good) + 1))
-    bad = candidates[~ok].copy()
+    predicted = [c for task in (*CHI_TASKS, "p_soluble") for c in (task, f"{task}_std")]
+    added = ["rank", fixed_kind, "temperature_K", *predicted, "error", "warning"]
+    own = candidates.rename(columns={c: f"{c}_input" for c in candidates.columns if c in added and c != column})
+    good_candidates = own[ok].reset_index(drop=True)
+    notes = [predictor.vocabulary_note({fixed_kind: fixed, candidates_kind: s}) for s, fine in zip(smiles, ok) if fine]
+    blocks = []
+    for t, temperature in enumerate(temps):  # one block per temperature, ranked within it
+        block = good_candidates.copy()
+        block["temperature_K"] = temperature
+        for c, task in enumerate(CHI_TASKS):
+            block[task] = chi[c][:, t]
+            block[f"{task}_std"] = chi_std[c][:, t]
+        block["p_soluble"] = p
+        block["p_soluble_std"] = p_std
+        block["error"] = ""
+        block["warning"] = notes
+        block = block.sort_values(rank_by, ascending=rank_by == "chi_exp", kind="stable")
+        block.insert(0, "rank", np.arange(1, len(block) + 1))
+        blocks.append(block)
+    bad = own[~ok].copy()
     bad["error"] = [e for e in errors if e]
-    ranked = pd.concat([good, bad], ignore_index=True)
+    ranked = pd.concat([*blocks, bad], ignore_index=True)
     ranked["rank"] = ranked["rank"].astype("Int64")  # empty for bad candidates
     ranked.insert(1, fixed_kind, fixed)
     return ranked

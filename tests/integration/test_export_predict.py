@@ -1,5 +1,6 @@
 """ONNX export with its parity check, the predictor (torch-free with ONNX), predict and screen."""
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from gnnchi.cli import main
+from gnnchi.errors import DataValidationError, ModelFileError
 from gnnchi.inference.export import ExportError, export_checkpoint
 from gnnchi.models import ChiModule
 from gnnchi.models.checkpoint import model_card
@@ -101,6 +103,9 @@ def test_onnx_predictor_does_not_import_torch(exported):
         f"p = Predictor.from_file({str(paths['pair_model'])!r}); "
         "out = p.predict(['*CC(*)c1ccccc1'], ['Cc1ccccc1'], [298.15]); "
         "assert out['error'][0] == '' and out['chi_exp'].notna().all(); "
+        "import gnnchi, gnnchi.release; "  # the shipped-model default: the same torch-free path
+        f"gnnchi.release.MODEL = gnnchi.release.Path({str(paths['pair_model'])!r}); "
+        "assert gnnchi.Predictor().predict('*CCO*', ['O', 'CCO'], 298.15)['chi_exp'].notna().all(); "
         "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('torch')][:3]"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
@@ -118,7 +123,11 @@ def test_screen_ranks_candidates_and_matches_predict(exported, tmp_path):
     ranked["error"] = ranked["error"].fillna("")
     good = ranked[ranked["error"] == ""]
     assert len(good) == 4 * 2 and ranked["name"].iloc[-1] == "bad"
-    assert good["chi_exp"].is_monotonic_increasing and good["rank"].tolist() == list(range(1, 9))
+    # grouped by temperature in the order given (25 then 60 °C), ranked within each: rank restarts at 1
+    np.testing.assert_allclose(good["temperature_K"], [298.15] * 4 + [333.15] * 4, atol=1e-4)
+    assert good["rank"].tolist() == [1, 2, 3, 4, 1, 2, 3, 4]
+    for _, block in good.groupby("temperature_K", sort=False):
+        assert block["chi_exp"].is_monotonic_increasing and sorted(block["name"]) == ["CHCl3", "EtOH", "tol", "water"]
     direct = Predictor.from_file(paths["pair_model"]).predict(
         ["*CC(*)c1ccccc1"] * len(good), good["solvent"].tolist(), good["temperature_K"].to_numpy()
     )
@@ -291,3 +300,182 @@ def test_predict_across_row_and_molecule_chunks_keeps_every_row_and_value(export
     for column in ("chi_exp", "chi_cosmo", "p_soluble"):  # NaN (an empty cell) where a row failed, in both
         got = pd.to_numeric(out[column], errors="coerce").to_numpy()
         np.testing.assert_allclose(got, [want[column] for want in expected], rtol=0, atol=1e-5, err_msg=column)
+
+
+# ------------------------------------------------------------------ the first hour: a chemist's habits
+ADDED = ["chi_exp", "chi_exp_std", "chi_cosmo", "chi_cosmo_std", "p_soluble", "p_soluble_std", "error", "warning"]
+# A user's table, byte for byte: own column names, Celsius, numeric cells written as the user wrote them
+# ("060", "2.5e1", a quoted "25", "007"), and note cells holding a bare carriage return and a line feed.
+USER_TABLE = (
+    'id,SMILES_P,SMILES_S,T_C,note\r\n'
+    'a,*CC(*)c1ccccc1,Cc1ccccc1,25,"line\rbreak"\n'
+    'b,*CCO*,CCO,060,"two\nlines"\n'
+    'c,*CC(*)c1ccccc1,O,2.5e1,plain\n'
+    'd,*CC(*)c1ccccc1,CCO,"25",007\n'
+)
+USER_KELVIN = [298.15, 333.15, 298.15, 298.15]
+MAPPING = ["--polymer_column", "SMILES_P", "--solvent_column", "SMILES_S", "--temperature_column", "T_C",
+           "--temperature_unit", "C"]  # fmt: skip
+
+
+@pytest.fixture
+def user_table(tmp_path) -> Path:
+    path = tmp_path / "my pairs.csv"
+    path.write_bytes(USER_TABLE.encode())
+    return path
+
+
+def test_predict_maps_the_users_columns_and_writes_them_back_unchanged(exported, user_table):
+    """Output: the user's columns and cells as given (quoted only where a cell holds a line break), then
+    the predictions with 6 significant digits, equal to the Python API's at the converted kelvin."""
+    _, paths, _ = exported
+    assert main(["predict", "--model", str(paths["pair_model"]), "--input", str(user_table), *MAPPING]) is None
+    written = (user_table.parent / "my pairs_preds.csv").read_bytes().decode()  # default: beside the input
+    out = pd.read_csv(user_table.parent / "my pairs_preds.csv", dtype=str, keep_default_na=False)
+    given = pd.read_csv(user_table, dtype=str, keep_default_na=False)
+    assert list(out.columns) == [*given.columns, *ADDED]  # no polymer/solvent/temperature_K added
+    assert len(out) == 4 and out[list(given.columns)].values.tolist() == given.values.tolist()
+    assert out["note"].tolist() == ["line\rbreak", "two\nlines", "plain", "007"]
+    lines = written.split("\r\n")
+    assert lines[2].startswith("b,*CCO*,CCO,060,") and lines[4].startswith("d,*CC(*)c1ccccc1,CCO,25,007,")
+    assert lines[3].startswith("c,*CC(*)c1ccccc1,O,2.5e1,plain,") and '"' not in lines[3] + lines[4]
+    expected = Predictor(paths["pair_model"]).predict(given["SMILES_P"], given["SMILES_S"], USER_KELVIN)
+    for column in ("chi_exp", "chi_cosmo", "p_soluble"):
+        assert out[column].tolist() == [f"{v:.6g}" for v in expected[column]], column
+    assert (out["error"] == "").all() and (out["chi_exp_std"] == "").all()
+
+
+def test_predict_column_options_refuse_what_they_cannot_read(exported, user_table, capsys):
+    _, paths, _ = exported
+    model = ["predict", "--model", str(paths["pair_model"]), "--input", str(user_table)]
+    for args, message in (
+        ([], "--polymer_column"),  # the default names are missing: say how to name one's own
+        (MAPPING[:6], "--temperature_unit K or C"),  # T_C's unit is not in its name
+        ([*MAPPING[:4], "--temperature_K", "300"], None),  # one temperature for every row
+        ([*MAPPING, "--temperature_C", "25"], "not both"),
+    ):
+        try:
+            main([*model, *args, "--output", str(user_table.parent / "o.csv")])
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        err = capsys.readouterr().err
+        if message is None:
+            assert code == 0, err
+            out = pd.read_csv(user_table.parent / "o.csv", keep_default_na=False)
+            direct = Predictor(paths["pair_model"]).predict(out["SMILES_P"], out["SMILES_S"], 300.0)
+            np.testing.assert_allclose(out["chi_exp"], direct["chi_exp"], rtol=1e-5)
+        else:
+            assert code == 2 and message in err and "Traceback" not in err, (args, err)
+
+
+def test_predict_output_dash_writes_the_table_to_stdout_and_messages_to_stderr(exported, user_table, capsys):
+    _, paths, _ = exported
+    main(["predict", "--model", str(paths["pair_model"]), "--input", str(user_table), *MAPPING, "--output", "-"])
+    captured = capsys.readouterr()
+    main(["predict", "--model", str(paths["pair_model"]), "--input", str(user_table), *MAPPING])
+    with open(user_table.parent / "my pairs_preds.csv", encoding="utf-8", newline="") as written:
+        assert captured.out == written.read()
+    assert "wrote 4 rows to stdout" in captured.err and "wrote" not in captured.out
+
+
+def test_predict_into_a_closed_pipe_ends_quietly(exported, tmp_path):
+    """`predict --output - | head -n 2`: head leaves after two lines while predict still writes thousands."""
+    _, paths, _ = exported
+    rows = 4000  # about 0.4 MB of output: far more than a pipe buffer
+    pd.DataFrame({"polymer": ["*CC(*)c1ccccc1", "*CCO*"] * (rows // 2), "solvent": ["Cc1ccccc1", "CCO"] * (rows // 2),
+                  "temperature_C": ["25", "60"] * (rows // 2)}).to_csv(tmp_path / "many.csv", index=False)  # fmt: skip
+    command = [sys.executable, "-m", "gnnchi", "predict", "--model", str(paths["pair_model"]),
+               "--input", str(tmp_path / "many.csv"), "--output", "-"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as process:
+        assert process.stdout.readline().startswith(b"polymer,solvent,temperature_C,chi_exp,")
+        process.stdout.close()  # the reader goes away
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+    assert code == 0 and "Traceback" not in stderr and "Exception ignored" not in stderr, stderr[-3000:]
+
+
+def test_model_defaults_to_the_shipped_model(exported, tmp_path, monkeypatch, capsys):
+    _, paths, pairs = exported
+    monkeypatch.setattr("gnnchi.release.MODEL", tmp_path / "none_yet.onnx")
+    with pytest.raises(ModelFileError, match="no shipped model"):
+        Predictor()
+    code = None
+    try:
+        main(["predict", "--input", str(pairs), "--output", str(tmp_path / "o.csv")])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2 and "no shipped model" in capsys.readouterr().err
+    monkeypatch.setattr("gnnchi.release.MODEL", paths["pair_model"])
+    args = (PAIRS["polymer"], PAIRS["solvent"], pd.to_numeric(PAIRS["temperature_C"], errors="coerce") + 273.15)
+    pd.testing.assert_frame_equal(Predictor().predict(*args), Predictor.from_file(paths["pair_model"]).predict(*args))
+    for model, output in (([], "shipped.csv"), (["--model", str(paths["pair_model"])], "given.csv")):
+        with pytest.raises(SystemExit, match="1"):  # some rows fail: status 1
+            main(["predict", *model, "--input", str(pairs), "--output", str(tmp_path / output)])
+    assert (tmp_path / "shipped.csv").read_bytes() == (tmp_path / "given.csv").read_bytes()
+    pd.DataFrame({"solvent": ["Cc1ccccc1", "CCO"]}).to_csv(tmp_path / "solvents.csv", index=False)
+    main(["screen", "--polymer", "*CC*", "--solvents", str(tmp_path / "solvents.csv"), "--temperature_K", "300"])
+    assert len(pd.read_csv(tmp_path / "solvents_ranked.csv")) == 2  # default output beside the candidates
+
+
+def test_predictor_takes_a_path_a_list_or_a_backend(exported):
+    checkpoint, paths, _ = exported
+    args = (["*CC(*)c1ccccc1", "*CCO*"], ["Cc1ccccc1", "O"], [298.15, 350.0])
+    reference = Predictor.from_file(checkpoint).predict(*args)
+    for model in (str(checkpoint), [checkpoint], [str(checkpoint)], Predictor.from_file(checkpoint).backend):
+        pd.testing.assert_frame_equal(Predictor(model).predict(*args), reference)
+    onnx = Predictor(str(paths["pair_model"])).predict(*args)
+    np.testing.assert_allclose(onnx["chi_exp"], reference["chi_exp"], atol=1e-5)
+
+
+def test_predict_broadcasts_a_single_smiles_or_temperature_and_keeps_the_inputs(exported):
+    _, paths, _ = exported
+    predictor = Predictor(paths["pair_model"])
+    polymers = ["*CC(*)c1ccccc1", "*CCO*", "CC"]
+    out = predictor.predict(polymers, "Cc1ccccc1", 298.15)
+    assert list(out.columns) == ["polymer", "solvent", "temperature_K", *ADDED]
+    assert out["polymer"].tolist() == polymers and (out["solvent"] == "Cc1ccccc1").all()
+    assert (out["temperature_K"] == 298.15).all() and out["error"].tolist()[:2] == ["", ""]
+    full = predictor.predict(polymers, ["Cc1ccccc1"] * 3, [298.15] * 3)
+    pd.testing.assert_frame_equal(out, full)
+    one = predictor.predict("*CCO*", ["O", "CCO"], [300.0, 320.0])
+    assert one["polymer"].tolist() == ["*CCO*"] * 2 and one["temperature_K"].tolist() == [300.0, 320.0]
+    with pytest.raises(DataValidationError, match="as many polymers, solvents and temperatures_K"):
+        predictor.predict(polymers, ["O", "CCO"], 300.0)
+
+
+def test_screen_ranks_within_each_temperature_in_the_order_given(exported, tmp_path, capsys):
+    """60 °C given first: its block comes first; each block is ranked from 1; mapped column, stdout."""
+    _, paths, _ = exported
+    names = ["tol", "EtOH", "water", "CHCl3", "hexane"]
+    pd.DataFrame({"name": names, "SMILES": ["Cc1ccccc1", "CCO", "O", "ClC(Cl)Cl", "CCCCCC"]}).to_csv(
+        tmp_path / "solvents.csv", index=False
+    )
+    main(["screen", "--model", str(paths["pair_model"]), "--polymer", "*CC(*)c1ccccc1", "--solvents",
+          str(tmp_path / "solvents.csv"), "--solvent_column", "SMILES", "--temperature_C", "60", "25",
+          "--rank_by", "p_soluble", "--output", "-"])  # fmt: skip
+    captured = capsys.readouterr()
+    ranked = pd.read_csv(io.StringIO(captured.out))
+    assert "rank 1 the best at each temperature" in captured.err
+    assert list(ranked.columns[:4]) == ["rank", "polymer", "name", "SMILES"]
+    np.testing.assert_allclose(ranked["temperature_K"], [333.15] * 5 + [298.15] * 5, atol=1e-4)
+    assert ranked["rank"].tolist() == [1, 2, 3, 4, 5] * 2
+    for _, block in ranked.groupby("temperature_K", sort=False):
+        assert block["p_soluble"].is_monotonic_decreasing and sorted(block["name"]) == sorted(names)
+        direct = Predictor(paths["pair_model"]).predict("*CC(*)c1ccccc1", block["SMILES"], block["temperature_K"])
+        np.testing.assert_allclose(block["chi_exp"], direct["chi_exp"], rtol=1e-5, atol=1e-6)
+
+
+def test_own_verbs_spell_each_option_one_way():
+    """Underscores, never hyphens, in every own verb's options; predict and screen share their options."""
+    from gnnchi.cli import build_parser
+
+    parser = build_parser()
+    (verbs,) = [a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction)]
+    options = {name: {o for a in p._actions for o in a.option_strings} for name, p in verbs.choices.items()}
+    for name, spelled in options.items():
+        assert all("-" not in o[2:] for o in spelled if o.startswith("--")), (name, sorted(spelled))
+    shared = {"--model", "--output", "--polymer_column", "--solvent_column", "--temperature_K", "--temperature_C",
+              "--max_heavy_atoms", "--temperature_range_K"}  # fmt: skip
+    assert shared <= options["predict"] and shared <= options["screen"]
+    assert "--output" in options["export"]
