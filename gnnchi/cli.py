@@ -1,8 +1,8 @@
 """Command line: ``python -m gnnchi <verb> ...`` (or ``gnnchi <verb> ...``); ``--help`` lists the verbs.
 
 ``fit``, ``validate`` and ``test`` go through LightningCLI (:mod:`gnnchi.training.cli`); the other
-verbs are gnnchi's own. ``export``, ``predict`` and ``screen`` do not import Lightning, and
-``predict`` and ``screen`` with an ONNX model do not import torch.
+verbs are gnnchi's own. ``export``, ``predict``, ``screen``, ``encode`` and ``map`` do not import
+Lightning, and ``predict``, ``screen``, ``encode`` and ``map`` with an ONNX model do not import torch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ VERBS = {
     "export": "write ONNX models of a checkpoint or an ensemble, after a parity check against torch",
     "predict": "chi and P(soluble) for every row of a CSV of polymer-solvent pairs",
     "screen": "rank candidate solvents for one polymer, or candidate polymers for one solvent",
+    "encode": "each molecule's learned Hansen-like coordinates u and r, for every row of a CSV",
+    "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",
     "tune": "seeded random search of settings with grouped inner validation inside one outer training part",
 }
@@ -121,6 +123,38 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
                           metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
 
+    encode = verb("encode", epilog="One model gives the columns u_1..u_k, r_1..r_k. An ensemble of n gives each "
+                  "member's own, m0_u_1..m0_r_k, m1_u_1, ..., and no mean or std: each member learns its own axes "
+                  "(permuting, shifting, flipping or rescaling them changes no prediction), so axis i of two members "
+                  "are unrelated numbers.")  # fmt: skip
+    encode.add_argument("--input", required=True, help="CSV of molecules: a 'polymer' or a 'solvent' column")
+    encode.add_argument("--kind", choices=["polymer", "solvent"],
+                        help="which encoder (default: the one the input's 'polymer' or 'solvent' column names)")  # fmt: skip
+    encode.add_argument("--column", help="the input's SMILES column (default: the kind's name; 'smiles' with --kind)")
+    encode.add_argument("--output",
+                        help="CSV: the input rows as given, then u, r, error and warning (default <input stem>_encoded.csv "
+                        "beside the input; - for standard output)")  # fmt: skip
+    solvent_map = verb("map", epilog="Axes: a PCA of the learned u of the solvents and the polymer (for an ensemble, "
+                       "all members' u side by side). Nearness is a guide; the colour is the prediction.")  # fmt: skip
+    solvent_map.add_argument("--polymer", required=True, help="repeat unit SMILES (two '*')")
+    solvent_map.add_argument("--polymer_name", help="its name on the map (default: the SMILES)")
+    solvent_map.add_argument("--solvents", required=True,
+                             help="CSV of candidate solvents: column 'solvent'; a 'name' column labels the points")  # fmt: skip
+    map_temperature = solvent_map.add_mutually_exclusive_group()
+    map_temperature.add_argument("--temperature_K", type=float, help="default 298.15")
+    map_temperature.add_argument("--temperature_C", type=float)
+    solvent_map.add_argument("--labels", type=int, default=12,
+                             help="solvents labelled: half those of lowest predicted chi, half of highest")  # fmt: skip
+    solvent_map.add_argument("--output", required=True, help="the PNG")
+    solvent_map.add_argument("--temperature_range_K", type=float, nargs=2, default=DEFAULT_TEMPERATURE_RANGE_K,
+                             metavar=("LOW", "HIGH"), help="temperatures outside are errors")  # fmt: skip
+    for each in (encode, solvent_map):
+        each.add_argument("--model", nargs="+",
+                          help="an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble); "
+                          "default: the shipped model")  # fmt: skip
+        each.add_argument("--max_heavy_atoms", type=int, default=DEFAULT_MAX_HEAVY_ATOMS,
+                          help="larger molecules (heavy atoms of a solvent or repeat unit) are errors")  # fmt: skip
+
     def training_verb(name: str, outputs: str) -> argparse.ArgumentParser:
         """A verb that trains through the fit config: --config (repeatable), --protocol, --output;
         any other --section.key value goes to the config."""
@@ -178,6 +212,8 @@ def run_own_verb(argv: list[str]) -> int:
 
         export_checkpoint(options.ckpt, options.output, options.tolerance)
         return 0
+    if options.verb in ("encode", "map"):
+        return encode_or_map(options)
     return predict_or_screen(parser, options)
 
 
@@ -215,6 +251,41 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
     except BrokenPipeError:  # the reader of standard output has gone: stop quietly, as `cat file | head` does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left for exit to flush into the pipe
         return 0
+
+
+def encode_or_map(options) -> int:
+    """``encode`` (1 if any molecule failed) and ``map``; the model defaults to the shipped one."""
+    import gnnchi.release
+    from gnnchi.inference.predictor import Predictor
+    from gnnchi.settings import configure_process
+
+    models = options.model or [gnnchi.release.shipped_model()]
+    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
+    limits = {"max_heavy_atoms": options.max_heavy_atoms}
+    if options.verb == "map":
+        limits["temperature_range_K"] = options.temperature_range_K
+    predictor = Predictor.from_file(models, **limits)
+    if options.verb == "encode":
+        import os
+
+        from gnnchi.inference.encode_table import encode_file
+
+        try:
+            return 1 if encode_file(predictor, options.input, options.output, options.kind, options.column) else 0
+        except BrokenPipeError:  # as for predict: a reader of standard output that stops early ends it quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+    from gnnchi.data.tables import read_text_table
+    from gnnchi.inference.solvent_map import plot_solvent_map, solvent_map
+
+    temperature = options.temperature_K if options.temperature_C is None else options.temperature_C + 273.15
+    data = solvent_map(predictor, options.polymer, read_text_table(options.solvents, ["solvent"]),
+                       298.15 if temperature is None else temperature, options.labels)  # fmt: skip
+    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
+    plot_solvent_map(data, options.output, options.polymer_name)
+    failed = "".join(f"\n  skipped {s!r}: {e}" for s, e in zip(data.failed["solvent"], data.failed["error"]))
+    print(f"mapped {len(data.points)} solvents around {options.polymer} -> {options.output}{failed}")
+    return 0
 
 
 def screen(predictor, options) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gnnchi.evaluation.protocols import PROTOCOLS
 from gnnchi.systems.chi import CLASS_TASK
 
 
@@ -66,3 +67,78 @@ def plot_calibration(predictions: pd.DataFrame, path: Path, result: dict) -> Non
     right.set(xlabel="predicted P(soluble)", ylabel="observed soluble share", title=f"soluble, n = {len(labelled)}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+RELIABILITY_BINS = 10
+
+
+def soluble_methods(predictions: pd.DataFrame) -> list[str]:
+    """gnnchi, then the baselines in column order: each with a ``<method>_p_soluble`` column."""
+    names = [c[: -len("_p_soluble")] for c in predictions.columns if c.endswith("_p_soluble")]
+    return sorted(names, key=lambda n: n != "gnnchi")  # a stable sort: gnnchi first
+
+
+def reliability(p: np.ndarray, y: np.ndarray, bins: int = RELIABILITY_BINS) -> pd.DataFrame:
+    """Predicted P(soluble) in ``bins`` equal bins of [0, 1] (1.0 in the last): per non-empty bin, the
+    mean prediction ``p``, the observed soluble share ``y`` and the count ``n``."""
+    which = np.clip((np.asarray(p, float) * bins).astype(int), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "p": p, "y": y})
+    return frame.groupby("bin").agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size")).reset_index()
+
+
+def plot_solubility(predictions: pd.DataFrame, path: Path, protocol: str) -> dict:
+    """Left: ROC curves of P(soluble) against the ``soluble`` labels, gnnchi and each baseline that
+    predicts it, all folds' test rows pooled. Right: their reliability diagrams (:func:`reliability`).
+    Returns {method: {"auc", "fpr", "tpr", "reliability", "n"}}, as drawn."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import auc, roc_curve
+
+    fig = Figure(figsize=(10.5, 4.8))
+    left, right = fig.subplots(1, 2)
+    left.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="chance")
+    right.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="ideal")
+    drawn = {}
+    for i, method in enumerate(soluble_methods(predictions)):
+        rows = predictions[predictions[CLASS_TASK].notna() & predictions[f"{method}_p_soluble"].notna()]
+        y, p = rows[CLASS_TASK].to_numpy(float), rows[f"{method}_p_soluble"].to_numpy(float)
+        if len(np.unique(y)) < 2:  # no P(soluble) on labelled rows (single_task, cosmo_rs), or one class only
+            continue
+        fpr, tpr, _ = roc_curve(y, p)
+        area = float(auc(fpr, tpr))
+        bins = reliability(p, y)
+        style = dict(color=f"C{i}", lw=2.2 if method == "gnnchi" else 1.2, zorder=3 if method == "gnnchi" else 2)
+        left.plot(fpr, tpr, label=f"{method} (AUC {area:.3f})", **style)
+        right.plot(bins["p"], bins["y"], "-", **style)
+        right.scatter(bins["p"], bins["y"], s=8 + 60 * np.sqrt(bins["n"] / bins["n"].max()), color=f"C{i}",
+                      label=method, zorder=style["zorder"])  # fmt: skip
+        drawn[method] = {"auc": area, "fpr": fpr, "tpr": tpr, "reliability": bins, "n": len(rows)}
+    n = max((d["n"] for d in drawn.values()), default=0)
+    left.set(xlabel="false positive rate (non-solvents called soluble)", ylabel="true positive rate (solvents found)",
+             title=f"{protocol}: ROC, test rows of all folds pooled (n = {n})", xlim=(0, 1), ylim=(0, 1.01))  # fmt: skip
+    left.legend(fontsize=7, loc="lower right")
+    right.set(xlabel=f"predicted P(soluble), mean of its bin ({RELIABILITY_BINS} bins)",
+              ylabel="observed share soluble", title="reliability (marker area: rows in the bin)",
+              xlim=(0, 1), ylim=(-0.02, 1.02))  # fmt: skip
+    right.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return drawn
+
+
+def plot_files(protocol: str) -> tuple[str, ...]:
+    """The figures ``evaluate`` writes for ``protocol``: a ROC and reliability plot where its task is
+    soluble (``solubility``), a chi parity plot for the others; the calibration plot for all."""
+    return ("roc.png" if PROTOCOLS[protocol].task == CLASS_TASK else "parity.png", "calibration.png")
+
+
+def write_plots(predictions: pd.DataFrame, output: Path, protocol: str, result: dict) -> list[str]:
+    """Write the figures of :func:`plot_files` into ``output``; their names."""
+    names = plot_files(protocol)
+    for name in names:
+        if name == "roc.png":
+            plot_solubility(predictions, output / name, protocol)
+        elif name == "parity.png":
+            plot_parity(predictions, output / name, protocol)
+        else:
+            plot_calibration(predictions, output / name, result)
+    return list(names)

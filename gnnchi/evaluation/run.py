@@ -1,7 +1,8 @@
 """``python -m gnnchi evaluate``: every fold of a protocol, gnnchi against baselines on the same folds.
 
 Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same for each baseline),
-``report.md``, ``predictions.csv``, ``parity.png`` and ``calibration.png``, and logs them to MLflow.
+``report.md``, ``predictions.csv``, the figures (``parity.png`` for a chi protocol, ``roc.png`` (ROC and
+reliability of P(soluble)) for ``solubility``; ``calibration.png``), and logs them to MLflow.
 Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
 arguments, the configs' contents and the data are unchanged (:mod:`gnnchi.evaluation.fitting`), so an
 interrupted evaluation resumes, and ``solubility`` reuses the models of ``leave-polymer-out`` (the same
@@ -21,7 +22,7 @@ from gnnchi.errors import GnnChiError
 from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES, FoldContext
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
 from gnnchi.evaluation.metrics import finite, score, sigma_scale_from, summarize
-from gnnchi.evaluation.plots import plot_calibration, plot_parity
+from gnnchi.evaluation.plots import write_plots
 from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
 from gnnchi.evaluation.report import report
 from gnnchi.evaluation.tracking import log_evaluation
@@ -120,8 +121,7 @@ def evaluate(
     predictions.to_csv(output / "predictions.csv", index=False)
     (output / "metrics.json").write_text(json.dumps(finite(result), indent=1) + "\n")
     (output / "report.md").write_text(report(result))
-    plot_parity(predictions, output / "parity.png", protocol)
-    plot_calibration(predictions, output / "calibration.png", result)
-    log_evaluation(result, output, experiment_name, tracking_uri)
+    figures = write_plots(predictions, output, protocol, result)
+    log_evaluation(result, output, experiment_name, tracking_uri, figures)
     print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
     return result

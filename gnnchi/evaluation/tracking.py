@@ -6,8 +6,11 @@ import math
 from pathlib import Path
 
 
-def log_evaluation(result: dict, output: Path, experiment_name: str, tracking_uri: str | None) -> None:
-    """One MLflow run: protocol parameters, mean/std/per-fold metrics of gnnchi and each baseline, the files."""
+def log_evaluation(
+    result: dict, output: Path, experiment_name: str, tracking_uri: str | None, figures: list[str] | tuple[str, ...]
+) -> None:
+    """One MLflow run: protocol parameters, mean/std/per-fold metrics of gnnchi and each baseline, the
+    files (metrics.json, report.md, predictions.csv and ``figures``, names in ``output``)."""
     from gnnchi.training.tracking import mlflow_client
 
     client, experiment_id = mlflow_client(experiment_name, tracking_uri)
@@ -27,6 +30,6 @@ def log_evaluation(result: dict, output: Path, experiment_name: str, tracking_ur
             for key, value in fold.items():
                 if key != "fold" and value is not None and math.isfinite(value):
                     client.log_metric(run_id, f"{prefix}/fold/{key}", value, step=fold["fold"])
-    for name in ("metrics.json", "report.md", "predictions.csv", "parity.png", "calibration.png"):
+    for name in ("metrics.json", "report.md", "predictions.csv", *figures):
         client.log_artifact(run_id, str(output / name))
     client.set_terminated(run_id)
