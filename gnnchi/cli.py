@@ -23,6 +23,7 @@ VERBS = {
     "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",
     "tune": "seeded random search of settings with grouped inner validation inside one outer training part",
+    "info": "show a model's card: the shipped model's data, versions, recipe and measured metrics",
 }
 
 
@@ -180,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
     tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
     tune.add_argument("--val_fraction", type=float, default=0.2, help="share of the outer training rows per inner validation draw")
+    info = verb("info")
+    info.add_argument("--model", help="an exported .onnx model (default: the shipped model)")
     return parser
 
 
@@ -205,6 +208,9 @@ def run_own_verb(argv: list[str]) -> int:
         evaluate(config_args, options.protocol, options.output, members=options.members, folds=options.folds,
                  baselines=options.baselines, models_dir=options.models_dir, chemprop_venv=options.chemprop_venv,
                  experiment_name=options.experiment_name)  # fmt: skip
+        return 0
+    if options.verb == "info":
+        print(model_info(options.model))
         return 0
     if options.verb == "export":
         configure_process()
@@ -309,3 +315,29 @@ def screen(predictor, options) -> int:
           f"temperature -> {'stdout' if str(output) == STDOUT else output}",
           file=sys.stderr if str(output) == STDOUT else sys.stdout)  # fmt: skip
     return 0
+
+
+def model_info(model: str | None) -> str:
+    """The shipped model's card as text, or an exported model's gnnchi metadata."""
+    if model is None:
+        from gnnchi.release import CARD, shipped_model
+        from gnnchi.release.card import read_card, staleness
+
+        card = read_card(CARD)
+        lines = [f"shipped model: {shipped_model()}"]
+        lines += [f"  {key}: {card[key]}" for key in ("gnnchi_version", "featurizer_version", "export_format",
+                                                      "data_sha256", "size_bytes", "fit_seconds") if key in card]  # fmt: skip
+        recipe = card.get("recipe", {})
+        lines.append(f"  recipe: {recipe.get('command')} ({recipe.get('members')} members)")
+        for protocol, m in card.get("evaluate", {}).get("protocols", {}).items():
+            spread = f" ± {m['std']:.3f}" if m.get("std") is not None else ""
+            lines.append(f"  evaluate {protocol}: {m['metric']} = {m['mean']:.3f}{spread} "
+                         f"({m['members']} members; {m['config_args']})")  # fmt: skip
+        problems = staleness(card)
+        lines.append("  STALE: " + "; ".join(problems) + " (python -m gnnchi.release)" if problems else "  up to date")
+        return "\n".join(lines)
+    from gnnchi.inference.onnx_format import read_metadata
+
+    meta = read_metadata(model)
+    short = {k: v for k, v in meta.items() if k not in ("head_linear", "chi_scaling", "temperature_scaling")}
+    return f"{model}\n" + "\n".join(f"  {k}: {v}" for k, v in short.items())

@@ -54,3 +54,21 @@ def test_the_shipped_ensemble_predicts_without_torch_and_ranks_a_textbook_pair()
     (toluene, water) = np.array(json.loads(done.stdout))
     assert np.isfinite([*toluene, *water]).all() and toluene[1] > 0  # an ensemble: a spread
     assert toluene[0] < 0.5 < water[0] and toluene[2] > water[2]  # polystyrene: toluene dissolves it, water does not
+
+
+def test_info_prints_the_card_and_says_whether_it_is_current(capsys, monkeypatch, tmp_path):
+    from gnnchi.cli import main
+
+    card = read_card(CARD)
+    main(["info"])
+    out = capsys.readouterr().out
+    assert card["data_sha256"] in out and "up to date" in out and f"{card['recipe']['members']} members" in out
+    for protocol, measured in card["evaluate"]["protocols"].items():
+        assert f"evaluate {protocol}: {measured['metric']} = {measured['mean']:.3f}" in out
+    stale = tmp_path / "card.json"
+    stale.write_text(json.dumps({**card, "export_format": "0"}))
+    monkeypatch.setattr("gnnchi.release.CARD", stale)
+    main(["info"])
+    assert "STALE: export format 0 != " in capsys.readouterr().out
+    main(["info", "--model", str(MODEL)])
+    assert '"soluble", "chi_exp", "chi_cosmo"' in capsys.readouterr().out
