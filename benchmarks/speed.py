@@ -205,4 +205,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from gnnchi.settings import configure_process
+
+    configure_process()  # as the CLI does: the eager (checkpoint) path flushes denormals
     sys.exit(main())
