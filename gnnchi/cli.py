@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_own_verb(argv: list[str]) -> int:
-    """export, predict, screen, evaluate and tune; the exit status."""
+    """gnnchi's own verbs (all but fit, validate and test); the exit status."""
     from gnnchi.settings import configure_process
 
     parser = build_parser()
