@@ -223,6 +223,17 @@ def run_own_verb(argv: list[str]) -> int:
     return predict_or_screen(parser, options)
 
 
+def option_kelvin(kelvin, celsius):
+    """``--temperature_K`` or ``--temperature_C`` (one value or a list) in kelvin, converted as the
+    system declares the unit; None when neither was given."""
+    from gnnchi.systems.chi import TEMPERATURE
+
+    if celsius is None:
+        return kelvin
+    to_kelvin = TEMPERATURE.units["temperature_C"]
+    return [to_kelvin(t) for t in celsius] if isinstance(celsius, list) else to_kelvin(celsius)
+
+
 def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
     """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one. With
     ``--output -`` the table goes to standard output, and a reader that stops early (``| head``) ends it
@@ -251,7 +262,7 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
 
         columns = {"polymer": options.polymer_column, "solvent": options.solvent_column,
                    "temperature": options.temperature_column}  # fmt: skip
-        one = options.temperature_K if options.temperature_C is None else options.temperature_C + 273.15
+        one = option_kelvin(options.temperature_K, options.temperature_C)
         failed = predict_file(predictor, options.input, options.output, columns, options.temperature_unit, one)
         return 1 if failed else 0
     except BrokenPipeError:  # the reader of standard output has gone: stop quietly, as `cat file | head` does
@@ -284,7 +295,7 @@ def encode_or_map(options) -> int:
     from gnnchi.data.tables import read_text_table
     from gnnchi.inference.solvent_map import plot_solvent_map, solvent_map
 
-    temperature = options.temperature_K if options.temperature_C is None else options.temperature_C + 273.15
+    temperature = option_kelvin(options.temperature_K, options.temperature_C)
     data = solvent_map(predictor, options.polymer, read_text_table(options.solvents, ["solvent"]),
                        298.15 if temperature is None else temperature, options.labels)  # fmt: skip
     Path(options.output).parent.mkdir(parents=True, exist_ok=True)
@@ -306,7 +317,7 @@ def screen(predictor, options) -> int:
     if not candidates_file:
         raise DataValidationError("screen", [], f"give --{candidates_kind}s CSV with a '{candidates_kind}' column")
     candidates = read_text_table(candidates_file, [column], hint=f"(name yours with --{candidates_kind}_column)")
-    temperatures = options.temperature_K or [t + 273.15 for t in options.temperature_C]
+    temperatures = option_kelvin(options.temperature_K, options.temperature_C)
     fixed = options.polymer if fixed_kind == "polymer" else options.solvent
     ranked = rank_candidates(predictor, fixed_kind, fixed, candidates, temperatures, options.rank_by, column)
     output = options.output or output_beside(candidates_file, "_ranked")
