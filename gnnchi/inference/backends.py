@@ -43,7 +43,7 @@ class OnnxBackend:
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         feeds = dict(zip(onnx_format.GRAPH_INPUTS, collate_graphs(graphs)))
         feeds["graph_ids"] = np.arange(len(graphs), dtype=np.int64)
-        return self.sessions[f"{kind}_encoder"].run(None, feeds)[0]
+        return self.sessions[onnx_format.ENCODER_OF[kind]].run(None, feeds)[0]
 
     def pair(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperature_K: np.ndarray) -> np.ndarray:
         feeds = dict(zip(onnx_format.HEAD_INPUTS, (polymer_latent, solvent_latent, temperature_K)))

@@ -22,7 +22,9 @@ from gnnchi.errors import GnnChiError
 from gnnchi.featurizers import GraphBatch, collate_graphs, featurize
 from gnnchi.files import atomic_write
 from gnnchi.inference import onnx_format
-from gnnchi.inference.onnx_format import ENCODER_INPUTS, GRAPH_INPUTS, HEAD_INPUTS, MOLECULE_KINDS, OUTPUTS, PAIR_INPUTS
+from gnnchi.inference.onnx_format import (
+    ENCODER_INPUTS, ENCODER_OF, GRAPH_INPUTS, HEAD_INPUTS, MOLECULE_KINDS, OUTPUTS, PAIR_INPUTS,
+)  # fmt: skip
 from gnnchi.inference.screening import HeadParameters
 from gnnchi.models.ensemble import EnsembleNet, load_ensemble
 from gnnchi.systems.chi import CHI_TASKS, CLASS_TASK, TASKS
@@ -112,7 +114,7 @@ def export_models(net: EnsembleNet) -> dict[str, bytes]:
         )  # fmt: skip
     }
     for kind in MOLECULE_KINDS:
-        part = f"{kind}_encoder"
+        part = ENCODER_OF[kind]
         encoder = _Encoder(getattr(net, f"encode_{kind}s"))
         args = tuple(tensors[f"{kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(3),)
         dyn = {**_graph_dims(kind), "graph_ids": {0: Dim("graphs")}}
@@ -142,7 +144,7 @@ def check_parity(net: EnsembleNet, models: dict[str, bytes], tolerance: float) -
         for kind in MOLECULE_KINDS:
             feeds = {n: arrays[f"{kind}_{n}"] for n in GRAPH_INPUTS}
             feeds["graph_ids"] = np.arange(len(polymers), dtype=np.int64)
-            latents.append(sessions[f"{kind}_encoder"].run(None, feeds)[0])
+            latents.append(sessions[ENCODER_OF[kind]].run(None, feeds)[0])
         split = sessions["pair_head"].run(None, dict(zip(HEAD_INPUTS, (*latents, temperatures))))[0]
         for got in (whole, split):
             if got.shape != expected.shape:

@@ -15,10 +15,12 @@ import numpy as np
 
 from gnnchi.errors import ModelFileError
 from gnnchi.inference.screening import HeadParameters
+from gnnchi.systems.chi import CHI
 
 EXPORT_FORMAT = "2"  # 2: outputs [P, members, 1 + C] and per-member head metadata
-PARTS = ("pair_model", "polymer_encoder", "solvent_encoder", "pair_head")
-MOLECULE_KINDS = ("polymer", "solvent")
+MOLECULE_KINDS = tuple(m.kind for m in CHI.molecules)  # the encoders' inputs, in the system's order
+ENCODER_OF = {m.kind: m.encoder for m in CHI.molecules}  # molecule kind -> the part that encodes it
+PARTS = ("pair_model", *ENCODER_OF.values(), "pair_head")
 GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
 ENCODER_INPUTS = (*GRAPH_INPUTS, "graph_ids")  # graph_ids [G]: the number of graphs as a shape
 PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in MOLECULE_KINDS for name in GRAPH_INPUTS) + ("temperature_K",)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 TaskKind = Literal["regression", "classification"]
 METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"), "classification": ("auc", "accuracy")}
-LOSSES: dict[TaskKind, str] = {"regression": "mse on the standardised target", "classification": "binary cross-entropy"}
 
 
 @dataclass(frozen=True)
@@ -99,9 +98,3 @@ class System:
     @property
     def molecule_columns(self) -> tuple[str, ...]:
         return tuple(m.column for m in self.molecules)
-
-    def molecule(self, column: str) -> Molecule:
-        for molecule in self.molecules:
-            if molecule.column == column:
-                return molecule
-        raise KeyError(f"system {self.name!r} has no molecule column {column!r}")
