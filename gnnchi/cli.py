@@ -238,12 +238,6 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
     """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one. With
     ``--output -`` the table goes to standard output, and a reader that stops early (``| head``) ends it
     quietly with status 0."""
-    import os
-
-    import gnnchi.release
-    from gnnchi.inference.predictor import Predictor
-    from gnnchi.settings import configure_process
-
     if options.verb == "predict" and options.temperature_unit and not options.temperature_column:
         parser.error("--temperature_unit goes with --temperature_column")
     if options.verb == "predict" and options.temperature_column:
@@ -251,47 +245,56 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
             parser.error("give --temperature_column, or one temperature for every row, not both")
         if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
-    models = options.model or [gnnchi.release.shipped_model()]
-    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
-    predictor = Predictor(models, **limits)
-    try:
-        if options.verb == "screen":
-            return screen(predictor, options)
-        from gnnchi.inference.predict_table import predict_file
+    predictor = open_predictor(options.model, **limits)
+    if options.verb == "screen":
+        return ends_quietly_if_the_reader_leaves(lambda: screen(predictor, options))
+    from gnnchi.inference.predict_table import predict_file
 
-        columns = {"polymer": options.polymer_column, "solvent": options.solvent_column,
-                   "temperature": options.temperature_column}  # fmt: skip
-        one = option_kelvin(options.temperature_K, options.temperature_C)
-        failed = predict_file(predictor, options.input, options.output, columns, options.temperature_unit, one)
-        return 1 if failed else 0
-    except BrokenPipeError:  # the reader of standard output has gone: stop quietly, as `cat file | head` does
+    columns = {"polymer": options.polymer_column, "solvent": options.solvent_column,
+               "temperature": options.temperature_column}  # fmt: skip
+    one = option_kelvin(options.temperature_K, options.temperature_C)
+    return ends_quietly_if_the_reader_leaves(
+        lambda: 1 if predict_file(predictor, options.input, options.output, columns, options.temperature_unit, one) else 0
+    )
+
+
+def open_predictor(models: list[str] | None, **limits):
+    """A Predictor of ``models`` (default: the shipped model), after the process settings it needs
+    (torch's only when a model is a checkpoint)."""
+    import gnnchi.release
+    from gnnchi.inference.predictor import Predictor
+    from gnnchi.settings import configure_process
+
+    models = models or [gnnchi.release.shipped_model()]
+    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
+    return Predictor(models, **limits)
+
+
+def ends_quietly_if_the_reader_leaves(write_table) -> int:
+    """``write_table()``'s status; 0 when the reader of standard output has gone (``... --output - | head``),
+    quietly, as ``cat file | head`` does."""
+    import os
+
+    try:
+        return write_table()
+    except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left for exit to flush into the pipe
         return 0
 
 
 def encode_or_map(options) -> int:
     """``encode`` (1 if any molecule failed) and ``map``; the model defaults to the shipped one."""
-    import gnnchi.release
-    from gnnchi.inference.predictor import Predictor
-    from gnnchi.settings import configure_process
-
-    models = options.model or [gnnchi.release.shipped_model()]
-    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
     limits = {"max_heavy_atoms": options.max_heavy_atoms}
     if options.verb == "map":
         limits["temperature_range_K"] = options.temperature_range_K
-    predictor = Predictor.from_file(models, **limits)
+    predictor = open_predictor(options.model, **limits)
     if options.verb == "encode":
-        import os
-
         from gnnchi.inference.encode_table import encode_file
 
-        try:
-            return 1 if encode_file(predictor, options.input, options.output, options.kind, options.column) else 0
-        except BrokenPipeError:  # as for predict: a reader of standard output that stops early ends it quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        return ends_quietly_if_the_reader_leaves(
+            lambda: 1 if encode_file(predictor, options.input, options.output, options.kind, options.column) else 0
+        )
     from gnnchi.data.tables import read_text_table
     from gnnchi.inference.solvent_map import plot_solvent_map, solvent_map
 
@@ -306,7 +309,7 @@ def encode_or_map(options) -> int:
 
 
 def screen(predictor, options) -> int:
-    from gnnchi.data.tables import STDOUT, output_beside, read_text_table, write_csv
+    from gnnchi.data.tables import output_beside, read_text_table, say_written, write_csv
     from gnnchi.errors import DataValidationError
     from gnnchi.inference.screening import rank_candidates
 
@@ -322,9 +325,8 @@ def screen(predictor, options) -> int:
     ranked = rank_candidates(predictor, fixed_kind, fixed, candidates, temperatures, options.rank_by, column)
     output = options.output or output_beside(candidates_file, "_ranked")
     write_csv(ranked, output)
-    print(f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows, rank 1 the best at each "
-          f"temperature -> {'stdout' if str(output) == STDOUT else output}",
-          file=sys.stderr if str(output) == STDOUT else sys.stdout)  # fmt: skip
+    say_written(output, f"ranked {int((ranked['error'] == '').sum())} candidate-temperature rows, rank 1 the best "
+                "at each temperature -> {where}")  # fmt: skip
     return 0
 
 

@@ -62,6 +62,20 @@ def write_csv(frame: pd.DataFrame, output) -> None:
     stream.flush()  # a closed pipe shows here, inside the caller's handler, not at interpreter exit
 
 
+def with_added_columns(frame: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+    """The input rows as given, then ``added`` row by row; a user's column that has the name of an
+    added one becomes ``<name>_input``."""
+    clashes = {c: f"{c}_input" for c in added.columns if c in frame.columns}
+    return pd.concat([frame.rename(columns=clashes).reset_index(drop=True), added.reset_index(drop=True)], axis=1)
+
+
+def say_written(output, message: str) -> None:
+    """``message`` with ``{where}`` as the output (``stdout`` for ``-``), on standard error when the table
+    itself went to standard output."""
+    to_stdout = str(output) == STDOUT
+    print(message.format(where="stdout" if to_stdout else output), file=sys.stderr if to_stdout else sys.stdout)
+
+
 def output_beside(source: str | Path, suffix: str) -> Path:
     """The default output of a verb that reads ``source``: ``<stem><suffix>.csv`` in the same folder."""
     source = Path(source)

@@ -11,12 +11,10 @@ are unrelated, and their mean or std would mix unrelated numbers.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.tables import STDOUT, output_beside, read_text_table, write_csv
+from gnnchi.data.tables import output_beside, read_text_table, say_written, with_added_columns, write_csv
 from gnnchi.errors import DataValidationError
 
 KINDS = ("polymer", "solvent")
@@ -67,8 +65,7 @@ def encode_frame(predictor, frame: pd.DataFrame, kind: str, column: str) -> pd.D
     )
     values["error"] = errors
     values["warning"] = [predictor.vocabulary_note({kind: s}) if not e else "" for s, e in zip(smiles, errors)]
-    clashes = {c: f"{c}_input" for c in values.columns if c in frame.columns}
-    return pd.concat([frame.rename(columns=clashes).reset_index(drop=True), values], axis=1)
+    return with_added_columns(frame, values)
 
 
 def encode_file(
@@ -82,10 +79,8 @@ def encode_file(
     output = output or output_beside(source, "_encoded")
     write_csv(out, output)  # a path, or "-": standard output
     failed, warned = int((out["error"] != "").sum()), int((out["warning"] != "").sum())
-    to_stdout = str(output) == STDOUT
-    where = "stdout" if to_stdout else output
-    print(f"encoded {len(out) - failed} of {len(out)} rows with the {kind} encoder -> {where}"
-          + (f"; {failed} row(s) failed, see the error column" if failed else "")
-          + (f"; {warned} with atoms outside the featurizer's vocabulary, see the warning column" if warned else ""),
-          file=sys.stderr if to_stdout else sys.stdout)  # fmt: skip
+    say_written(output, f"encoded {len(out) - failed} of {len(out)} rows with the {kind} encoder -> {{where}}"
+                + (f"; {failed} row(s) failed, see the error column" if failed else "")
+                + (f"; {warned} with atoms outside the featurizer's vocabulary, see the warning column"
+                   if warned else ""))  # fmt: skip
     return failed

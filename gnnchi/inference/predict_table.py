@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.tables import STDOUT, condition_values, output_beside, read_text_table, write_csv
+from gnnchi.data.tables import condition_values, output_beside, read_text_table, say_written, with_added_columns, write_csv
 from gnnchi.errors import DataValidationError
 from gnnchi.inference.predictor import PREDICTION_COLUMNS, Predictor
 from gnnchi.systems.chi import CHI, TEMPERATURE
@@ -64,14 +63,12 @@ def predict_file(
         for i in tqdm(chunks, desc="predict", unit="chunk", disable=len(chunks) < 2)
     ]
     predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=ADDED_COLUMNS)
-    clashes = {c: f"{c}_input" for c in predictions.columns if c in frame.columns}  # the user's own chi_exp...
-    out = pd.concat([frame.rename(columns=clashes).reset_index(drop=True), predictions], axis=1)
+    out = with_added_columns(frame, predictions)
     output = output_beside(source, "_preds") if output is None else output
     write_csv(out, output)
     failed, warned = int((predictions["error"] != "").sum()), int((predictions["warning"] != "").sum())
-    print(f"wrote {len(out)} rows to {'stdout' if str(output) == STDOUT else output}"
-          + (f"; {failed} row(s) failed, see the error column" if failed else "")
-          + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column"
-             if warned else ""),
-          file=sys.stderr if str(output) == STDOUT else sys.stdout)  # fmt: skip
+    say_written(output, f"wrote {len(out)} rows to {{where}}"
+                + (f"; {failed} row(s) failed, see the error column" if failed else "")
+                + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column"
+                   if warned else ""))  # fmt: skip
     return failed
