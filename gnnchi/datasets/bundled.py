@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.systems.chi import ROOM_TEMPERATURE_K, TASKS
+from gnnchi.systems.chi import ROOM_TEMPERATURE_K, TASKS, TEMPERATURE
+
+CELSIUS_TO_KELVIN = TEMPERATURE.units["temperature_C"]  # the source files give temperatures in °C
 
 HERE = Path(__file__).parent
 MTL = HERE / "mtl_chiparameter"
@@ -22,7 +24,7 @@ def load_chi_exp() -> pd.DataFrame:
         {
             "polymer": polymer,
             "solvent": solvent,
-            "temperature_K": raw["temp"].to_numpy(float) + 273.15,
+            "temperature_K": CELSIUS_TO_KELVIN(raw["temp"].to_numpy(float)),
             "chi_exp": raw["chi"].to_numpy(float),
             "fold": folds.reindex(raw.index).to_numpy(),
             "source": "mtl_chiparameter/data_Chi.csv",
@@ -44,7 +46,7 @@ def load_chi_cosmo() -> pd.DataFrame:
         {
             "polymer": polymer,
             "solvent": solvent,
-            "temperature_K": raw["temp"].to_numpy(float) + 273.15,
+            "temperature_K": CELSIUS_TO_KELVIN(raw["temp"].to_numpy(float)),
             "chi_cosmo": raw["chi"].to_numpy(float),
             "source": "mtl_chiparameter/data_COSMO.csv",
             "row": np.arange(len(raw)) + 2,  # the file's line (its index column is not contiguous)
