@@ -17,7 +17,7 @@ from gnnchi.errors import ModelFileError
 from gnnchi.inference.screening import HeadParameters
 from gnnchi.systems.chi import CHI
 
-EXPORT_FORMAT = "2"  # 2: outputs [P, members, 1 + C] and per-member head metadata
+EXPORT_FORMAT = "3"  # 2: outputs [P, members, 1 + C] and per-member head metadata; 3: + solubility_temperature
 MOLECULE_KINDS = tuple(m.kind for m in CHI.molecules)  # the encoders' inputs, in the system's order
 ENCODER_OF = {m.kind: m.encoder for m in CHI.molecules}  # molecule kind -> the part that encodes it
 PARTS = ("pair_model", *ENCODER_OF.values(), "pair_head")
@@ -31,7 +31,7 @@ VERSION, PART, FORMAT, FEATURIZER, TASKS, OUTPUT_COLUMNS = (
     "gnnchi_version", "gnnchi_part", "export_format", "featurizer_version", "tasks", "output_columns",
 )  # fmt: skip
 LATENT_DIM, MEMBERS = "latent_dim", "ensemble_members"
-HEAD_KEYS = ("temperature_order", "temperature_scaling", "chi_scaling", "head_linear")  # one entry per member
+HEAD_KEYS = ("temperature_order", "temperature_scaling", "chi_scaling", "head_linear", "solubility_temperature")  # one entry per member
 
 
 def file_names(output: str | Path) -> dict[str, Path]:
@@ -61,6 +61,9 @@ def part_metadata(
         "temperature_scaling": json.dumps([{"inv_t_mean": h.inv_t_mean, "inv_t_std": h.inv_t_std} for h in heads]),
         "chi_scaling": json.dumps([{"mean": h.chi_mean.tolist(), "std": h.chi_std.tolist()} for h in heads]),
         "head_linear": json.dumps([{"weight": h.weight.tolist(), "bias": h.bias.tolist()} for h in heads]),
+        "solubility_temperature": json.dumps(
+            [{"slope": h.solubility_chi_slope, "reference_temperature_K": h.reference_temperature_K} for h in heads]
+        ),
     }
 
 
@@ -84,14 +87,15 @@ def check_part_metadata(metadata: dict[str, str], part: str, file: Path) -> None
 
 def heads_from_metadata(metadata: dict[str, str]) -> list[HeadParameters]:
     """Each member's head, as :func:`part_metadata` wrote it."""
-    orders, t_scales, chi_scales, linears = (json.loads(metadata[k]) for k in HEAD_KEYS)
+    orders, t_scales, chi_scales, linears, solubility = (json.loads(metadata[k]) for k in HEAD_KEYS)
     return [
         HeadParameters(
             np.asarray(linear["weight"], np.float32), np.asarray(linear["bias"], np.float32),
             float(t_scale["inv_t_mean"]), float(t_scale["inv_t_std"]), np.asarray(chi_scale["mean"], np.float32),
-            np.asarray(chi_scale["std"], np.float32), int(order),
+            np.asarray(chi_scale["std"], np.float32), int(order), float(coupling["slope"]),
+            float(coupling["reference_temperature_K"]),
         )  # fmt: skip
-        for order, t_scale, chi_scale, linear in zip(orders, t_scales, chi_scales, linears)
+        for order, t_scale, chi_scale, linear, coupling in zip(orders, t_scales, chi_scales, linears, solubility)
     ]
 
 

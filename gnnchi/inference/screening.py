@@ -22,6 +22,8 @@ class HeadParameters(NamedTuple):
     chi_mean: np.ndarray
     chi_std: np.ndarray
     order: int
+    solubility_chi_slope: float = 0.0  # the logit follows chi task 0 away from the reference temperature
+    reference_temperature_K: float = 298.15
 
     @classmethod
     def from_torch(cls, head) -> HeadParameters:
@@ -29,7 +31,8 @@ class HeadParameters(NamedTuple):
         array = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
         return cls(
             array(head.linear.weight), array(head.linear.bias), head.inv_t_mean.item(), head.inv_t_std.item(),
-            array(head.chi_mean), array(head.chi_std), head.order,
+            array(head.chi_mean), array(head.chi_std), head.order, head.solubility_chi_slope,
+            head.reference_temperature_K,
         )  # fmt: skip
 
 
@@ -37,9 +40,9 @@ class Grid(NamedTuple):
     """Screening results: ensemble means and standard deviations (NaN for a single model)."""
 
     chi: np.ndarray  # [C, P, S, T]
-    p_soluble: np.ndarray  # [P, S]
+    p_soluble: np.ndarray  # [P, S, T]
     chi_std: np.ndarray  # [C, P, S, T]
-    p_soluble_std: np.ndarray  # [P, S]
+    p_soluble_std: np.ndarray  # [P, S, T]
 
 
 def screen_member(head: HeadParameters, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K):
@@ -50,7 +53,7 @@ def screen_member(head: HeadParameters, polymer_latent: np.ndarray, solvent_late
     One matrix product per output covers all P x S pairs; temperatures only reuse the coefficients.
 
     polymer_latent [P, 2k], solvent_latent [S, 2k], temperatures_K [T] ->
-    chi [C, P, S, T] (one per chi task) and p_soluble [P, S].
+    chi [C, P, S, T] (one per chi task) and p_soluble [P, S, T].
     """
     k = polymer_latent.shape[1] // 2
     u_p, r_p = polymer_latent[:, :k].astype(np.float32), polymer_latent[:, k:].astype(np.float32)
@@ -59,12 +62,20 @@ def screen_member(head: HeadParameters, polymer_latent: np.ndarray, solvent_late
     solvent_term = (u_s * u_s - r_s * r_s) @ head.weight.T  # [S, O]
     cross = np.einsum("pk,ok,sk->ops", u_p, head.weight, u_s, optimize=True)  # [O, P, S]
     out = polymer_term.T[:, :, None] + solvent_term.T[:, None, :] - 2.0 * cross + head.bias[:, None, None]
-    t = (1.0 / np.asarray(temperatures_K, np.float32) - head.inv_t_mean) / head.inv_t_std  # [T]
-    powers = np.stack([t**d for d in range(head.order + 1)]).astype(np.float32)  # [order + 1, T]
     g = out[1:].reshape(len(head.chi_mean), head.order + 1, *out.shape[1:])  # [C, order + 1, P, S]
-    chi = np.einsum("cdps,dt->cpst", g, powers, optimize=True)
-    chi = head.chi_mean[:, None, None, None] + head.chi_std[:, None, None, None] * chi
-    return chi, sigmoid(out[0])
+
+    def chi_at(temperatures: np.ndarray) -> np.ndarray:  # [T] -> [C, P, S, T]
+        t = (1.0 / temperatures.astype(np.float32) - head.inv_t_mean) / head.inv_t_std  # [T]
+        powers = np.stack([t**d for d in range(head.order + 1)]).astype(np.float32)  # [order + 1, T]
+        scaled = np.einsum("cdps,dt->cpst", g, powers, optimize=True)
+        return head.chi_mean[:, None, None, None] + head.chi_std[:, None, None, None] * scaled
+
+    chi = chi_at(np.asarray(temperatures_K, np.float32).reshape(-1))
+    logit = np.broadcast_to(out[0][:, :, None], chi.shape[1:])  # [P, S, T]
+    if head.solubility_chi_slope:
+        at_reference = chi_at(np.array([head.reference_temperature_K], np.float32))[0]  # [P, S, 1]
+        logit = logit - head.solubility_chi_slope * (chi[0] - at_reference)
+    return chi, sigmoid(logit)
 
 
 def screen_grid(heads: list[HeadParameters], polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K) -> Grid:
@@ -126,10 +137,10 @@ def rank_candidates(
     latent, errors = predictor.encode(smiles, candidates_kind)
     ok = np.array([not e for e in errors], dtype=bool)
     if fixed_kind == "polymer":
-        grid = predictor.grid(fixed_latent, latent[ok], temps)  # chi [C, 1, N, T], p_soluble [1, N]
+        grid = predictor.grid(fixed_latent, latent[ok], temps)  # chi [C, 1, N, T], p_soluble [1, N, T]
         chi, chi_std, p, p_std = grid.chi[:, 0], grid.chi_std[:, 0], grid.p_soluble[0], grid.p_soluble_std[0]
     else:
-        grid = predictor.grid(latent[ok], fixed_latent, temps)  # chi [C, N, 1, T], p_soluble [N, 1]
+        grid = predictor.grid(latent[ok], fixed_latent, temps)  # chi [C, N, 1, T], p_soluble [N, 1, T]
         chi, chi_std, p, p_std = grid.chi[:, :, 0], grid.chi_std[:, :, 0], grid.p_soluble[:, 0], grid.p_soluble_std[:, 0]
     predicted = [c for task in (*CHI_TASKS, "p_soluble") for c in (task, f"{task}_std")]
     added = ["rank", fixed_kind, "temperature_K", *predicted, "error", "warning"]
@@ -143,8 +154,8 @@ def rank_candidates(
         for c, task in enumerate(CHI_TASKS):
             block[task] = chi[c][:, t]
             block[f"{task}_std"] = chi_std[c][:, t]
-        block["p_soluble"] = p
-        block["p_soluble_std"] = p_std
+        block["p_soluble"] = p[:, t]
+        block["p_soluble_std"] = p_std[:, t]
         block["error"] = ""
         block["warning"] = notes
         block = block.sort_values(rank_by, ascending=rank_by == "chi_exp", kind="stable")

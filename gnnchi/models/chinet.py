@@ -75,10 +75,11 @@ class ChiNet(HansenPairNet):
         shared_encoder: bool = False,
         num_chi_tasks: int = 2,
         temperature_order: int = 1,
+        solubility_chi_slope: float = 0.0,
     ):
         def encoder() -> BondMessagePassingEncoder:
             return BondMessagePassingEncoder(atom_dim, bond_dim, 2 * latent_dim, hidden_dim, depth, ffn_hidden_dim, dropout)
 
         polymer_encoder = encoder()
         solvent_encoder = polymer_encoder if shared_encoder else encoder()
-        super().__init__(polymer_encoder, solvent_encoder, ChiHead(latent_dim, num_chi_tasks, temperature_order))
+        super().__init__(polymer_encoder, solvent_encoder, ChiHead(latent_dim, num_chi_tasks, temperature_order, solubility_chi_slope))

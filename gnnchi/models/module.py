@@ -45,6 +45,10 @@ class ChiModule(L.LightningModule):
         dropout: dropout in the encoders.
         shared_encoder: one encoder for polymers and solvents instead of two.
         temperature_order: 1 for chi = a + b/T, 2 to add c/T^2.
+        solubility_chi_slope: how the solubility logit follows chi_exp away from the labels' room
+            temperature (see :class:`gnnchi.nn.ChiHead`); 6.9 per unit of chi is the logistic slope
+            of the PolySol labels on measured chi (82 pairs with both; 90% bootstrap interval 4.7-12.5;
+            ``benchmarks/solubility_chi_slope.py``).
         task_weights: loss weight of each task (soluble, chi_exp, chi_cosmo); missing keys weigh 1.
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
@@ -60,6 +64,7 @@ class ChiModule(L.LightningModule):
         dropout: float = 0.0,
         shared_encoder: bool = False,
         temperature_order: int = 1,
+        solubility_chi_slope: float = 6.9,
         task_weights: dict[str, float] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,

@@ -17,13 +17,28 @@ class ChiHead(nn.Module):
     One linear map takes z to the logit and, per chi task, coefficients g0..g_order of
     chi(T) = g0 + g1 t + g2 t^2 with t = (1/T - mean) / std, i.e. chi = a + b/T (+ c/T^2).
     The 1/T scaler and each task's chi mean and std are buffers, saved with the weights.
+
+    Solubility labels are measured at ``reference_temperature_K``; away from it the logit follows the
+    first chi task: logit(T) = logit(T_ref) - solubility_chi_slope * (chi(T) - chi(T_ref)), so a
+    polymer that mixes better as chi falls with T (UCST-like) grows more soluble, and the logit
+    at T_ref, the only temperature its labels know, is untouched.
     """
 
-    def __init__(self, latent_dim: int, num_chi_tasks: int = 2, temperature_order: int = 1):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_chi_tasks: int = 2,
+        temperature_order: int = 1,
+        solubility_chi_slope: float = 0.0,
+        reference_temperature_K: float = 298.15,
+    ):
         super().__init__()
         if temperature_order not in (1, 2):
             raise ValueError(f"temperature_order must be 1 or 2, got {temperature_order}")
+        if solubility_chi_slope < 0:
+            raise ValueError(f"solubility_chi_slope must be >= 0 (solubility falls as chi rises), got {solubility_chi_slope}")
         self.num_chi_tasks, self.order = num_chi_tasks, temperature_order
+        self.solubility_chi_slope, self.reference_temperature_K = float(solubility_chi_slope), float(reference_temperature_K)
         self.linear = nn.Linear(latent_dim, 1 + num_chi_tasks * (temperature_order + 1))
         self.register_buffer("inv_t_mean", torch.tensor(1.0 / 360.0))
         self.register_buffer("inv_t_std", torch.tensor(4e-4))
@@ -53,8 +68,13 @@ class ChiHead(nn.Module):
         return self.chi_mean + self.chi_std * scaled
 
     def forward(self, z: Tensor, temperature_K: Tensor) -> tuple[Tensor, Tensor]:
+        """z [P, k], temperature_K [P] -> logit [P] at temperature_K, chi [P, num_chi_tasks]."""
         logit, g = self.coefficients(z)
-        return logit, self.chi(g, temperature_K)
+        chi = self.chi(g, temperature_K)
+        if self.solubility_chi_slope:
+            at_reference = self.chi(g, torch.full_like(temperature_K, self.reference_temperature_K))
+            logit = logit - self.solubility_chi_slope * (chi[:, 0] - at_reference[:, 0])
+        return logit, chi
 
     def from_latents(self, polymer_latent: Tensor, solvent_latent: Tensor, temperature_K: Tensor) -> Tensor:
         """Encodings [P, 2k] (``u`` then ``r``) of both molecules and temperature_K [P] -> [P, 1 + C]:

@@ -161,13 +161,14 @@ def test_grid_screening_equals_pairwise_predictions(exported, backend):
     polymer_latent, _ = predictor.encode(polymers, "polymer")
     solvent_latent, _ = predictor.encode(solvents, "solvent")
     chi, p_soluble, _, _ = predictor.grid(polymer_latent, solvent_latent, temps)
-    assert chi.shape == (2, 3, 4, 3) and p_soluble.shape == (3, 4)
+    assert chi.shape == (2, 3, 4, 3) and p_soluble.shape == (3, 4, 3)
     grid = [(i, j, t) for i in range(3) for j in range(4) for t in range(3)]
     direct = predictor.predict([polymers[i] for i, _, _ in grid], [solvents[j] for _, j, _ in grid],
                                [temps[t] for _, _, t in grid])  # fmt: skip
     np.testing.assert_allclose([chi[0, i, j, t] for i, j, t in grid], direct["chi_exp"], atol=1e-4)
     np.testing.assert_allclose([chi[1, i, j, t] for i, j, t in grid], direct["chi_cosmo"], atol=1e-4)
-    np.testing.assert_allclose([p_soluble[i, j] for i, j, _ in grid], direct["p_soluble"], atol=1e-5)
+    np.testing.assert_allclose([p_soluble[i, j, t] for i, j, t in grid], direct["p_soluble"], atol=1e-5)
+    assert not np.allclose(p_soluble[..., 0], p_soluble[..., 2])  # P(soluble) moves with T where chi does
 
 
 def test_screen_one_solvent_against_many_polymers(exported, tmp_path):
@@ -213,7 +214,7 @@ def test_ensemble_mean_and_std_over_members_in_torch_onnx_and_grid(tmp_path):
     out = predictor.predict(polymers, solvents, temps)
     np.testing.assert_allclose([grid.chi[0, i, i, i] for i in range(3)], out["chi_exp"], atol=1e-4)
     np.testing.assert_allclose([grid.chi_std[0, i, i, i] for i in range(3)], out["chi_exp_std"], atol=1e-4)
-    np.testing.assert_allclose([grid.p_soluble_std[i, i] for i in range(3)], out["p_soluble_std"], atol=1e-5)
+    np.testing.assert_allclose([grid.p_soluble_std[i, i, i] for i in range(3)], out["p_soluble_std"], atol=1e-5)
 
 
 def test_bad_ensemble_manifests_and_old_exports_give_one_clear_line(exported, tmp_path, capsys):

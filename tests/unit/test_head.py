@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from gnnchi.nn.heads import ChiHead, hansen_distance
@@ -48,10 +49,26 @@ def test_order_2_adds_a_curvature_term():
     assert not torch.allclose(slope1, slope2, rtol=1e-3)
 
 
-def test_solubility_logit_does_not_depend_on_temperature():
-    out = predict(make_net(), ["*CC(*)c1ccccc1"] * 2, ["Cc1ccccc1"] * 2, [280.0, 420.0])
+def test_without_coupling_the_solubility_logit_does_not_depend_on_temperature():
+    out = predict(make_net(solubility_chi_slope=0.0), ["*CC(*)c1ccccc1"] * 2, ["Cc1ccccc1"] * 2, [280.0, 420.0])
     assert torch.allclose(out[0, 0], out[1, 0])
     assert not torch.allclose(out[0, 1:], out[1, 1:])
+
+
+def test_solubility_logit_follows_chi_exp_away_from_room_temperature():
+    """logit(T) = logit(298.15 K) - slope (chi_exp(T) - chi_exp(298.15 K)), from the uncoupled net's outputs."""
+    polymers, solvents = ["*CC(*)c1ccccc1", "*CCO*", "*CC(*)C(=O)OC"], ["Cc1ccccc1", "O", "CCCCCC"]
+    temps = [250.0, 298.15, 350.0, 450.0]
+    rows = [(p, s, t) for p, s in zip(polymers, solvents) for t in temps]
+    args = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    plain = predict(make_net(seed=3, temperature_order=2), *args).numpy()
+    coupled = predict(make_net(seed=3, temperature_order=2, solubility_chi_slope=6.9), *args).numpy()
+    np.testing.assert_allclose(coupled[:, 1:], plain[:, 1:], atol=1e-6)  # chi is untouched
+    for i, (_, _, t) in enumerate(rows):
+        at_room = i - i % len(temps) + temps.index(298.15)
+        expected = plain[at_room, 0] - 6.9 * (plain[i, 1] - plain[at_room, 1])
+        assert abs(coupled[i, 0] - expected) < 1e-4, (t, coupled[i, 0], expected)
+    assert not np.allclose(coupled[0::len(temps), 0], coupled[3::len(temps), 0])
 
 
 def test_shared_encoder_option_uses_one_encoder():
