@@ -82,14 +82,25 @@ def _check_repeat_unit(dummies: list[Chem.Atom], fail) -> None:
 
 
 def canonical_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
-    """Identity of a molecule for grouping and deduplication (canonical isomeric SMILES).
+    """Identity of a molecule for deduplication and predictions (canonical isomeric SMILES).
 
     A polymer's key is the canonical SMILES of its cyclic trimer, so rotated units
     (``*CCO*``, ``*OCC*``, ``*COC*``) share one key.
     """
-    if kind == "solvent":
-        return Chem.MolToSmiles(mol)
-    return Chem.MolToSmiles(cyclic_oligomer(mol, 3))
+    return molecule_keys(mol, kind)[0]
+
+
+def group_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
+    """What splits group by: :func:`canonical_key` without stereo (E/Z, chiral centres) and isotope
+    labels, so stereo twins (``*C/C=C/C*``, ``*CC=CC*``; ``*C[C@H](*)C``, ``*CC(*)C``) share a group
+    and never sit on both sides of a split. The featurizer reads no chirality or isotope at all."""
+    return molecule_keys(mol, kind)[1]
+
+
+def molecule_keys(mol: Chem.Mol, kind: MoleculeKind) -> tuple[str, str]:
+    """:func:`canonical_key` and :func:`group_key` of a molecule (a polymer's trimer built once)."""
+    key_mol = mol if kind == "solvent" else cyclic_oligomer(mol, 3)
+    return Chem.MolToSmiles(key_mol), Chem.MolToSmiles(key_mol, isomericSmiles=False)
 
 
 def _open_unit(repeat_unit: Chem.Mol) -> tuple[Chem.RWMol, int, int, Chem.BondType]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, canonical_key, make_mol
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol, molecule_keys
 from gnnchi.data.tables import condition_column, read_csv_table
 from gnnchi.errors import DataValidationError, InvalidSmilesError, RowProblem
 from gnnchi.featurizers import MolGraph, featurize
@@ -75,7 +75,8 @@ def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = Fals
 class PairRecords:
     """Checked rows: each refers to one graph per molecule column.
 
-    table: the input rows that passed, with ``<column>_idx`` and ``<column>_key`` (canonical key)
+    table: the input rows that passed, with ``<column>_idx``, ``<column>_key`` (canonical key) and
+    ``<column>_group_key`` (the same without stereo: what splits group by, see :func:`gnnchi.chem.group_key`)
     for each molecule column, and ``temperature_K`` filled; graphs: per molecule column, graphs by index.
     """
 
@@ -93,14 +94,15 @@ class _MoleculeCache:
 
     def __init__(self, kind: str, max_heavy_atoms: int):
         self.kind, self.max_heavy_atoms = kind, max_heavy_atoms
-        self.index: dict[str, tuple[int, str]] = {}
+        self.index: dict[str, tuple[int, str, str]] = {}
         self.graphs: list[MolGraph] = []
         self.warnings: dict[str, str] = {}
 
-    def get(self, smiles: str, row: int) -> tuple[int, str]:
+    def get(self, smiles: str, row: int) -> tuple[int, str, str]:
+        """Graph index, canonical key and group key of ``smiles``."""
         if smiles not in self.index:
             mol = make_mol(smiles, self.kind, row, self.max_heavy_atoms)  # raises with the first row it meets
-            self.index[smiles] = (len(self.graphs), canonical_key(mol, self.kind))
+            self.index[smiles] = (len(self.graphs), *molecule_keys(mol, self.kind))
             self.graphs.append(featurize(mol))
             warning = vocabulary_warning(mol)
             if warning:
@@ -139,7 +141,8 @@ def check_pairs(
     columns = {c: frame[c].to_numpy() for c in ("row", *SYSTEM.molecule_columns, TEMPERATURE.name, *TASKS)}
     unparsed = frame["_unparsed"].to_numpy() if "_unparsed" in frame.columns else [[]] * len(frame)
     sources = frame["source"].astype(str).to_numpy() if "source" in frame.columns else [""] * len(frame)
-    fields: dict[str, list] = {f"{c}_{part}": [] for c in SYSTEM.molecule_columns for part in ("idx", "key")}
+    parts = ("idx", "key", "group_key")
+    fields: dict[str, list] = {f"{c}_{part}": [] for c in SYSTEM.molecule_columns for part in parts}
     keep: list[int] = []
     low, high = temperature_range_K
     for i in range(len(frame)):
@@ -175,8 +178,8 @@ def check_pairs(
             continue
         keep.append(i)
         for column in SYSTEM.molecule_columns:
-            fields[f"{column}_idx"].append(found[column][0])
-            fields[f"{column}_key"].append(found[column][1])
+            for part, value in zip(parts, found[column]):
+                fields[f"{column}_{part}"].append(value)
     table = frame.iloc[keep].drop(columns="_unparsed", errors="ignore").reset_index(drop=True)
     for name, values in fields.items():
         table[name] = values

@@ -1,12 +1,16 @@
 """Grouped splits: every row of every task that shares a group lands in the same fold.
 
-Groups: ``pair`` (polymer, solvent), ``polymer`` or ``solvent``. The ``paper`` split is
-pair-grouped with the paper's test folds (column ``fold``, for chi_exp) and folds drawn at
-random for pairs the paper does not cover. Validation is drawn from the training groups.
+Groups: ``pair`` (polymer, solvent), ``polymer`` or ``solvent``, by the molecules' group keys
+(``<column>_group_key``: canonical keys without stereo, so stereo twins such as ``*C/C=C/C*`` and
+``*CC=CC*`` always share a fold). The ``paper`` split is pair-grouped with the paper's test folds
+(column ``fold``, for chi_exp) and folds drawn at random for pairs the paper does not cover; where
+the given folds put stereo twins of a pair apart, the group takes the fold given to most of its
+rows (ties: the lowest fold). Validation is drawn from the training groups.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import numpy as np
@@ -17,18 +21,59 @@ from gnnchi.systems.chi import CHI
 
 SplitName = Literal["paper", "pair", "polymer", "solvent"]
 SPLITS = tuple(CHI.splits)
+log = logging.getLogger(__name__)
+_warned: set[str] = set()  # each fold-moving warning once per process (evaluate and tune split many times)
 
 
 def group_keys(table: pd.DataFrame, split: SplitName) -> pd.Series:
-    """The group of each row: the canonical keys of the split's molecule columns (so spelling
-    variants of a molecule share a group), as the system declares them."""
+    """The group of each row: the group keys (``<column>_group_key``, canonical keys without
+    stereo, :func:`gnnchi.chem.group_key`) of the split's molecule columns, as the system declares
+    them: spelling variants and stereo twins of a molecule share a group."""
+    return _joined_keys(table, split, "group_key")
+
+
+def _joined_keys(table: pd.DataFrame, split: SplitName, part: str) -> pd.Series:
     if split not in CHI.splits:
         raise SplitError(f"unknown split {split!r}; choose one of {SPLITS}")
-    columns = CHI.splits[split]
-    keys = table[f"{columns[0]}_key"]
+    columns = [f"{column}_{part}" for column in CHI.splits[split]]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SplitError(f"the table has no {missing} column(s); tables from records.check_pairs carry them")
+    keys = table[columns[0]]
     for column in columns[1:]:
-        keys = keys + "|" + table[f"{column}_key"]
+        keys = keys + "|" + table[column]
     return keys
+
+
+def _given_folds(table: pd.DataFrame, groups: pd.Series, split: SplitName) -> dict[str, int]:
+    """Fold of each group that the table's ``fold`` column covers. Each pair (canonical keys) must
+    have one given fold; stereo twins of a pair given different folds all go to the fold given to
+    most of the group's rows (ties: the lowest), with a warning counting the rows moved."""
+    has_fold = table["fold"].notna().to_numpy()
+    given = pd.DataFrame(
+        {"pair": _joined_keys(table, split, "key")[has_fold], "group": groups[has_fold],
+         "fold": table["fold"][has_fold].astype(int)}  # fmt: skip
+    )
+    per_pair = given.drop_duplicates(["pair", "fold"])
+    clash = per_pair["pair"][per_pair["pair"].duplicated()].tolist()
+    if clash:
+        raise SplitError(f"pairs split across the given folds: {clash[:5]}")
+    fold_of, moved, split_groups = {}, 0, 0
+    for group, folds in given.groupby("group", sort=False)["fold"]:
+        counts = folds.value_counts()
+        fold_of[group] = int(counts[counts == counts.max()].index.min())
+        if len(counts) > 1:
+            moved += int((folds != fold_of[group]).sum())
+            split_groups += 1
+    if moved:
+        message = (
+            f"the given folds put stereo twins of {split_groups} pair(s) apart; {moved} row(s) moved to the fold "
+            "given to most of their group's rows (ties: the lowest fold)"
+        )
+        if message not in _warned:
+            _warned.add(message)
+            log.warning(message)
+    return fold_of
 
 
 def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int) -> np.ndarray:
@@ -37,11 +82,7 @@ def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: in
     sizes = groups.value_counts()
     fold_of: dict[str, int] = {}
     if split == "paper":
-        given = table.loc[table["fold"].notna(), ["fold"]].assign(group=groups).drop_duplicates()
-        clash = given["group"][given["group"].duplicated()].tolist()
-        if clash:
-            raise SplitError(f"pairs split across the given folds: {clash[:5]}")
-        fold_of = {g: int(f) for g, f in zip(given["group"], given["fold"])}
+        fold_of = _given_folds(table, groups, split)
         if fold_of and max(fold_of.values()) >= num_folds:
             raise SplitError(f"the data's folds go up to {max(fold_of.values())}; num_folds is {num_folds}")
     load = np.zeros(num_folds)
