@@ -4,8 +4,11 @@
   paper's 5 test folds, from yoshida-lab/MTL_ChiParameter (Aoki et al., Macromolecules 2023).
 - ``polysol/``: solvent / non-solvent labels (``soluble``) from cstubb/PolySol (Stubbs et al.,
   Digital Discovery 2025), with monomers converted to repeat units (see :mod:`gnnchi.datasets.polysol`).
+- ``hansen_hspipy/``: Hansen solubility parameters and molar volumes of 1,206 small molecules, from
+  Gnpd/HSPiPy @3e1612d1 ``examples/HSP_dataset.csv`` (see :mod:`gnnchi.datasets.hansen`).
 """
 
 from gnnchi.datasets.bundled import bundled_pairs, load_chi_cosmo, load_chi_exp
+from gnnchi.datasets.hansen import load_hansen
 
-__all__ = ["bundled_pairs", "load_chi_cosmo", "load_chi_exp"]
+__all__ = ["bundled_pairs", "load_chi_cosmo", "load_chi_exp", "load_hansen"]

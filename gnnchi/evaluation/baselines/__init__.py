@@ -10,6 +10,7 @@ from gnnchi.evaluation.baselines.cosmo_rs import cosmo_rs
 from gnnchi.evaluation.baselines.descriptor_mlp import descriptor_mlp
 from gnnchi.evaluation.baselines.forest import random_forest
 from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task
+from gnnchi.evaluation.baselines.hansen import hansen
 
 BASELINES = {
     b.name: b
@@ -20,6 +21,8 @@ BASELINES = {
         Baseline("descriptor_mlp", "the paper's RDKit-descriptor MLPs in gnnchi's pair model", descriptor_mlp),
         Baseline("random_forest", "random forests on Morgan fingerprints of both molecules + 1/T", random_forest),
         Baseline("cosmo_rs", "COSMO-RS chi of the same pair and temperature", cosmo_rs),
+        Baseline("hansen", "classical Hansen chi: bundled solvent HSP, polymer HSP fitted on non-test chi_exp rows",
+                 hansen),  # fmt: skip
         Baseline("chemprop", "chemprop 2.3.1 in its own virtualenv (needs --chemprop_venv)", chemprop, default_on=False),
     )
 }
