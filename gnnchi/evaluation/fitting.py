@@ -13,8 +13,12 @@ from gnnchi.errors import GnnChiError
 
 
 def config_fingerprint(cli) -> str:
-    """sha256 of a parsed config (as LightningCLI dumps it) and of the data file it names."""
+    """sha256 of a parsed config (as LightningCLI dumps it), of the data file it names and of the
+    split policy (a fit cached under other folds is never reused)."""
+    from gnnchi.data.splits import SPLIT_POLICY
+
     digest = hashlib.sha256(cli.parser.dump(cli.config, skip_none=False).encode())
+    digest.update(f"split policy {SPLIT_POLICY}".encode())
     data = cli.config.data.get("data")
     if data and Path(data).is_file():
         digest.update(Path(data).read_bytes())
@@ -44,14 +48,16 @@ def fit_cached(config_args: list[str], overrides: list[str], folder: Path, finge
     return members
 
 
-def predict_rows(models: list[Path], rows: pd.DataFrame, hp) -> pd.DataFrame:
+def predict_rows(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool = True) -> pd.DataFrame:
     """Predictions of an ensemble (or one model) for table rows, with the data's own limits;
-    every row must be predicted (they all passed the same checks in training)."""
+    every row must be predicted (they all passed the same checks in training). ``calibrated``:
+    see :class:`~gnnchi.inference.predictor.Predictor`."""
     from gnnchi.inference.predictor import Predictor
 
     predictor = Predictor.from_file(
-        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms
-    )
+        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms,
+        calibrated=calibrated,
+    )  # fmt: skip
     out = predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
     failed = out["error"] != ""
     if failed.any():

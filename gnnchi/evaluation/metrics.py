@@ -13,12 +13,11 @@ HEADLINE = ("r2_chi_exp", "mae_chi_exp", "rmse_chi_exp", "auc_soluble", "accurac
 GAUSS_WITHIN = {1: 0.6827, 2: 0.9545}
 
 
-def score(test: pd.DataFrame, pred: pd.DataFrame, sigma_scale: float | None = None) -> dict[str, float]:
+def score(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, float]:
     """Metrics of predictions ``pred`` (columns chi_exp, p_soluble, optional *_std) on the rows ``test``.
 
-    chi_exp: r2, mae, rmse, n; with a std: the fraction within +-1 and +-2 sigma, the Spearman
-    correlation of |error| with sigma, and, given ``sigma_scale`` (fitted on validation rows),
-    the coverage of the rescaled sigma. soluble: auc, accuracy (at 0.5), brier, n.
+    chi_exp: r2, mae, rmse, n; with a std: the fraction within +-1 and +-2 sigma and the Spearman
+    correlation of |error| with sigma. soluble: auc, accuracy (at 0.5), brier, n.
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import accuracy_score, brier_score_loss, mean_absolute_error, r2_score, roc_auc_score
@@ -35,8 +34,6 @@ def score(test: pd.DataFrame, pred: pd.DataFrame, sigma_scale: float | None = No
             sigma = pred["chi_exp_std"].to_numpy(float)[rows]
             for z in GAUSS_WITHIN:
                 out[f"within_{z}sigma_chi_exp"] = float(np.mean(np.abs(err) <= z * sigma))
-                if sigma_scale:
-                    out[f"within_{z}sigma_rescaled_chi_exp"] = float(np.mean(np.abs(err) <= z * sigma * sigma_scale))
             out["spearman_abs_error_std_chi_exp"] = float(spearmanr(np.abs(err), sigma).statistic)
     label, prob = test[CLASS_TASK].to_numpy(float), pred["p_soluble"].to_numpy(float)
     rows = ~np.isnan(label) & ~np.isnan(prob)
@@ -46,15 +43,6 @@ def score(test: pd.DataFrame, pred: pd.DataFrame, sigma_scale: float | None = No
                    accuracy_soluble=accuracy_score(label[rows], prob[rows] >= 0.5),
                    brier_soluble=brier_score_loss(label[rows], prob[rows]))  # fmt: skip
     return {k: float(v) for k, v in out.items()}
-
-
-def sigma_scale_from(val: pd.DataFrame, pred: pd.DataFrame) -> float | None:
-    """Factor s making s * sigma a Gaussian standard error on the validation rows (robust: median |err| / sigma / 0.6745)."""
-    if "chi_exp_std" not in pred:
-        return None
-    ratio = (pred["chi_exp"] - val["chi_exp"].to_numpy()).abs() / pred["chi_exp_std"]
-    ratio = ratio[np.isfinite(ratio)]
-    return float(np.median(ratio) / 0.6745) if len(ratio) >= 5 else None
 
 
 def summarize(folds: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:

@@ -37,7 +37,7 @@ def plot_parity(predictions: pd.DataFrame, path: Path, protocol: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def plot_calibration(predictions: pd.DataFrame, path: Path, result: dict) -> None:
+def plot_calibration(predictions: pd.DataFrame, path: Path) -> None:
     """Left: share of chi_exp test points within z·std against the Gaussian share. Right: reliability of P(soluble)."""
     from matplotlib.figure import Figure
     from scipy.stats import norm
@@ -48,12 +48,10 @@ def plot_calibration(predictions: pd.DataFrame, path: Path, result: dict) -> Non
     z = np.linspace(0, 3, 31)
     left.plot(z, 2 * norm.cdf(z) - 1, color="grey", lw=1, label="Gaussian (ideal)")
     if len(rows):
-        ratio = (rows["gnnchi_chi_exp"] - rows["chi_exp"]).abs() / rows["gnnchi_chi_exp_std"]
-        left.plot(z, [(ratio <= v).mean() for v in z], label="ensemble std")
-        scales = {f["fold"]: f.get("sigma_scale") for f in result["folds"]}
-        factor = rows["fold"].map(scales).astype(float)
-        if factor.notna().all():
-            left.plot(z, [(ratio <= v * factor).mean() for v in z], label="std rescaled on validation rows")
+        error = (rows["gnnchi_chi_exp"] - rows["chi_exp"]).abs()
+        left.plot(z, [(error <= v * rows["gnnchi_chi_exp_std"]).mean() for v in z], label="calibrated std (gnnchi's output)")
+        if "gnnchi_chi_exp_spread" in rows and rows["gnnchi_chi_exp_spread"].notna().all():
+            left.plot(z, [(error <= v * rows["gnnchi_chi_exp_spread"]).mean() for v in z], label="spread over members")
     left.set(xlabel="z", ylabel="share of test points with |error| ≤ z·std", title="chi_exp")
     left.legend(fontsize=7)
     labelled = predictions[predictions[CLASS_TASK].notna() & predictions["gnnchi_p_soluble"].notna()]
@@ -131,7 +129,7 @@ def plot_files(protocol: str) -> tuple[str, ...]:
     return ("roc.png" if PROTOCOLS[protocol].task == CLASS_TASK else "parity.png", "calibration.png")
 
 
-def write_plots(predictions: pd.DataFrame, output: Path, protocol: str, result: dict) -> list[str]:
+def write_plots(predictions: pd.DataFrame, output: Path, protocol: str) -> list[str]:
     """Write the figures of :func:`plot_files` into ``output``; their names."""
     names = plot_files(protocol)
     for name in names:
@@ -140,5 +138,5 @@ def write_plots(predictions: pd.DataFrame, output: Path, protocol: str, result: 
         elif name == "parity.png":
             plot_parity(predictions, output / name, protocol)
         else:
-            plot_calibration(predictions, output / name, result)
+            plot_calibration(predictions, output / name)
     return list(names)

@@ -27,7 +27,9 @@ def report(result: dict) -> str:
         "",
         "Mean ± standard deviation over folds. Every method has the same test rows and trains on the fold's "
         "training rows (the forest and chemprop also on its validation rows, which the others use for early "
-        "stopping); `cosmo_rs` covers the test rows that have a COSMO-RS value (n columns: rows scored, all folds).",
+        "stopping); `cosmo_rs` covers the test rows that have a COSMO-RS value, `hansen` those whose solvent has "
+        "Hansen parameters and whose polymer has enough training rows to fit its own (none under leave-polymer-out) "
+        "(n columns: rows scored, all folds).",
         "",
         "| method | " + " | ".join(HEADLINE) + " | n_chi_exp | n_soluble |",
         "| --- |" + " --- |" * (len(HEADLINE) + 2),
@@ -42,8 +44,9 @@ def report(result: dict) -> str:
     ]
     if calibration:
         lines += ["", "## Uncertainty (gnnchi ensemble)", "",
-                  "`within_zsigma`: share of test points with |error| ≤ z·std (a Gaussian gives 0.683 and 0.954); "
-                  "`rescaled`: std times a factor fitted on each fold's validation rows; "
+                  "`within_zsigma`: share of test points with |error| ≤ z·std (a Gaussian gives 0.683 and 0.954) "
+                  "for the std gnnchi outputs, calibrated on each fold's validation rows (spread over members "
+                  "and novelty of each molecule); `_spread`: the same for the raw spread over members; "
                   "`spearman_abs_error_std`: rank correlation of |error| with std.", "",
                   "| metric | mean ± std |", "| --- | --- |"]  # fmt: skip
         lines += [f"| {k} | {_cell(result, k)} |" for k in calibration]

@@ -21,8 +21,8 @@ from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
 from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES, FoldContext
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
-from gnnchi.evaluation.metrics import finite, score, sigma_scale_from, summarize
-from gnnchi.evaluation.plots import write_plots
+from gnnchi.evaluation.metrics import finite, score, summarize
+from gnnchi.evaluation.plots import plot_files, write_plots
 from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
 from gnnchi.evaluation.report import report
 from gnnchi.evaluation.tracking import log_evaluation
@@ -85,14 +85,17 @@ def evaluate(
             models_dir / "gnnchi" / f"fold_{fold}",
             fingerprint,
         )
-        test, val = table.iloc[parts["test"]], table.iloc[parts["val"]]
-        ensemble = predict_rows(models, test, hp)
-        scale = sigma_scale_from(val, predict_rows(models, val, hp)) if members > 1 else None
-        fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble, scale), "sigma_scale": scale})
+        test = table.iloc[parts["test"]]
+        ensemble = predict_rows(models, test, hp)  # std of chi: calibrated on the fold's validation rows by fit
+        spread = predict_rows(models, test, hp, calibrated=False)  # std of chi: the raw spread over members
+        uncertainty = {f"{k}_spread": v for k, v in score(test, spread).items() if "sigma" in k or "spearman" in k}
+        fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble), **uncertainty})
         frame = test[["row", "polymer", "solvent", "temperature_K", "chi_exp", "chi_cosmo", CLASS_TASK]].copy()
         frame.insert(0, "fold", fold)
         for column in ("chi_exp", "chi_exp_std", "p_soluble", "p_soluble_std"):
             frame[f"gnnchi_{column}"] = ensemble[column].to_numpy()
+        frame["gnnchi_chi_exp_spread"] = spread["chi_exp_std"].to_numpy()
+        frame["gnnchi_warning"] = ensemble["warning"].to_numpy()
         context = FoldContext(
             table, parts, fold, spec, models, hp, config.model, config_args, fold_args, models_dir, fingerprint,
             chemprop_venv,
@@ -117,11 +120,43 @@ def evaluate(
         "config_args": config_args,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    predictions = pd.concat(predictions, ignore_index=True)
+    write_results(result, pd.concat(predictions, ignore_index=True), output)
+    log_evaluation(result, output, experiment_name, tracking_uri, plot_files(protocol))
+    print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
+    return result
+
+
+def write_results(result: dict, predictions: pd.DataFrame, output: Path) -> None:
+    """``metrics.json``, ``report.md``, ``predictions.csv`` and the figures of one protocol's result."""
     predictions.to_csv(output / "predictions.csv", index=False)
     (output / "metrics.json").write_text(json.dumps(finite(result), indent=1) + "\n")
     (output / "report.md").write_text(report(result))
-    figures = write_plots(predictions, output, protocol, result)
-    log_evaluation(result, output, experiment_name, tracking_uri, figures)
-    print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
+    write_plots(predictions, output, result["protocol"])
+
+
+def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
+    """One protocol's result from evaluate runs of its folds one by one (each run's ``--output``), as if
+    one run had done every fold; ``seconds`` is the sum of the runs'."""
+    parts = [json.loads((Path(d) / "metrics.json").read_text()) for d in fold_outputs]
+    first = parts[0]
+    if any(p["protocol"] != first["protocol"] or p["config_args"] != first["config_args"] for p in parts):
+        raise GnnChiError("the fold results come from different protocols or configs")
+
+    def folds_of(results: list[dict]) -> list[dict]:
+        return sorted((f for r in results for f in r["folds"]), key=lambda f: f["fold"])
+
+    gnnchi_folds = folds_of(parts)
+    result = {
+        **{k: first[k] for k in ("protocol", "split", "task", "members", "target", "config_args")},
+        "folds": gnnchi_folds,
+        **summarize(gnnchi_folds),
+        "baselines": {},
+        "seconds": round(sum(p["seconds"] for p in parts), 1),
+    }
+    for name in first["baselines"]:
+        folds = folds_of([p["baselines"][name] for p in parts])
+        result["baselines"][name] = {"folds": folds, **summarize(folds)}
+    predictions = pd.concat([pd.read_csv(Path(d) / "predictions.csv") for d in fold_outputs], ignore_index=True)
+    output.mkdir(parents=True, exist_ok=True)
+    write_results(result, predictions.sort_values("fold", kind="stable"), output)
     return result

@@ -1,7 +1,8 @@
 """Where encodings and pair outputs come from: an exported ONNX model (torch-free) or checkpoints (torch).
 
-Both give the same four things: ``metadata`` (latent_dim, ensemble_members), ``heads()`` (each
-member's head as arrays), ``encode(kind, graphs)`` -> [G, n * 2k] and ``pair(...)`` -> [P, n, 1 + C].
+Both give the same five things: ``metadata`` (latent_dim, ensemble_members), ``uncertainty`` (the
+model's calibration and training domain, or None), ``heads()`` (each member's head as arrays),
+``encode(kind, graphs)`` -> [G, n * 2k] and ``pair(...)`` -> [P, n, 1 + C].
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class OnnxBackend:
                 raise ModelFileError(f"{file} is not a readable ONNX model ({str(err).splitlines()[0]})") from None
             onnx_format.check_part_metadata(self.sessions[part].get_modelmeta().custom_metadata_map, part, file)
         self.metadata = self.sessions["pair_head"].get_modelmeta().custom_metadata_map
+        self.uncertainty = onnx_format.uncertainty_from_metadata(self.metadata)
 
     def heads(self) -> list[HeadParameters]:
         return onnx_format.heads_from_metadata(self.metadata)
@@ -56,10 +58,12 @@ class TorchBackend:
     def __init__(self, paths: list[Path]):
         import torch
 
-        from gnnchi.models.ensemble import load_ensemble
+        from gnnchi.inference.calibration import from_record
+        from gnnchi.models.ensemble import load_ensemble, uncertainty_record_of
 
         self.torch = torch
         self.net = load_ensemble(paths)
+        self.uncertainty = from_record(uncertainty_record_of(paths))
         self.metadata = {
             onnx_format.LATENT_DIM: str(self.net.latent_dim),
             onnx_format.MEMBERS: str(self.net.num_members),

@@ -64,7 +64,7 @@ def encode_frame(predictor, frame: pd.DataFrame, kind: str, column: str) -> pd.D
         latent.astype(np.float64), columns=latent_columns(predictor.latent_dim, predictor.num_members)
     )
     values["error"] = errors
-    values["warning"] = [predictor.vocabulary_note({kind: s}) if not e else "" for s, e in zip(smiles, errors)]
+    values["warning"] = [predictor.molecule_notes({kind: s}) if not e else "" for s, e in zip(smiles, errors)]
     return with_added_columns(frame, values)
 
 

@@ -9,6 +9,7 @@ and batches of one and of many.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from gnnchi.inference.onnx_format import (
     ENCODER_INPUTS, ENCODER_OF, GRAPH_INPUTS, HEAD_INPUTS, MOLECULE_KINDS, OUTPUTS, PAIR_INPUTS,
 )  # fmt: skip
 from gnnchi.inference.screening import HeadParameters
-from gnnchi.models.ensemble import EnsembleNet, load_ensemble
+from gnnchi.models.ensemble import EnsembleNet, load_ensemble, uncertainty_record_of
 from gnnchi.systems.chi import CHI_TASKS, CLASS_TASK, TASKS
 
 OUTPUT_COLUMNS = (f"logit_{CLASS_TASK}", *CHI_TASKS)
@@ -76,9 +77,9 @@ def pair_arrays(polymers: list[str], solvents: list[str], temperatures_K) -> dic
     return dict(zip(PAIR_INPUTS, (*arrays, np.asarray(temperatures_K, np.float32))))
 
 
-def _metadata(net: EnsembleNet, part: str) -> dict[str, str]:
+def _metadata(net: EnsembleNet, part: str, uncertainty_record: dict | None) -> dict[str, str]:
     heads = [HeadParameters.from_torch(member.head) for member in net.members]
-    return onnx_format.part_metadata(part, heads, net.latent_dim, list(TASKS), list(OUTPUT_COLUMNS))
+    return onnx_format.part_metadata(part, heads, net.latent_dim, list(TASKS), list(OUTPUT_COLUMNS), uncertainty_record)
 
 
 def _to_onnx_bytes(module: nn.Module, args: tuple, names: list[str], outputs: list[str], dynamic: dict, meta: dict) -> bytes:
@@ -99,8 +100,9 @@ def _graph_dims(prefix: str) -> dict:
     return {"x": {0: atoms}, "edge_index": {1: edges}, "edge_attr": {0: edges}, "batch": {0: atoms}}
 
 
-def export_models(net: EnsembleNet) -> dict[str, bytes]:
-    """ONNX bytes of each part (see ``PARTS``) of an eval-mode EnsembleNet (outputs [P, n, 1 + C])."""
+def export_models(net: EnsembleNet, uncertainty_record: dict | None = None) -> dict[str, bytes]:
+    """ONNX bytes of each part (see ``PARTS``) of an eval-mode EnsembleNet (outputs [P, n, 1 + C]);
+    the pair head's metadata carries the model's uncertainty record (:mod:`gnnchi.inference.calibration`)."""
     net = net.eval()
     example = pair_arrays(*EXAMPLE, [300.0, 320.0, 340.0])
     tensors = {k: torch.from_numpy(v) for k, v in example.items()}
@@ -110,7 +112,7 @@ def export_models(net: EnsembleNet) -> dict[str, bytes]:
     models = {
         "pair_model": _to_onnx_bytes(
             net, tuple(tensors[n] for n in PAIR_INPUTS), list(PAIR_INPUTS), [OUTPUTS["pair_model"]], dyn_pair,
-            _metadata(net, "pair_model"),
+            _metadata(net, "pair_model", None),
         )  # fmt: skip
     }
     for kind in MOLECULE_KINDS:
@@ -118,11 +120,11 @@ def export_models(net: EnsembleNet) -> dict[str, bytes]:
         encoder = _Encoder(getattr(net, f"encode_{kind}s"))
         args = tuple(tensors[f"{kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(3),)
         dyn = {**_graph_dims(kind), "graph_ids": {0: Dim("graphs")}}
-        models[part] = _to_onnx_bytes(encoder, args, list(ENCODER_INPUTS), [OUTPUTS[part]], dyn, _metadata(net, part))
+        models[part] = _to_onnx_bytes(encoder, args, list(ENCODER_INPUTS), [OUTPUTS[part]], dyn, _metadata(net, part, None))
     latent = torch.randn(3, 2 * net.latent_dim * net.num_members)
     models["pair_head"] = _to_onnx_bytes(
         _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]), list(HEAD_INPUTS),
-        [OUTPUTS["pair_head"]], {name: {0: pairs} for name in HEAD_INPUTS}, _metadata(net, "pair_head"),
+        [OUTPUTS["pair_head"]], {name: {0: pairs} for name in HEAD_INPUTS}, _metadata(net, "pair_head", uncertainty_record),
     )  # fmt: skip
     return models
 
@@ -160,7 +162,11 @@ def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) 
     ``output`` and its parts beside it, after the parity check."""
     paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
     net = load_ensemble(paths)
-    models = export_models(net)
+    uncertainty_record = uncertainty_record_of(paths)
+    if uncertainty_record is None:
+        print("note: this model has no fitted uncertainty (fit writes one; members listed one by one have none): "
+              "its std is the raw spread over members", file=sys.stderr)  # fmt: skip
+    models = export_models(net, uncertainty_record)
     worst = check_parity(net, models, tolerance)
     files = onnx_format.file_names(output)
     for part, data in models.items():

@@ -31,6 +31,7 @@ VERSION, PART, FORMAT, FEATURIZER, TASKS, OUTPUT_COLUMNS = (
     "gnnchi_version", "gnnchi_part", "export_format", "featurizer_version", "tasks", "output_columns",
 )  # fmt: skip
 LATENT_DIM, MEMBERS = "latent_dim", "ensemble_members"
+UNCERTAINTY = "uncertainty"  # the pair head's: the model's uncertainty record (gnnchi.inference.calibration), JSON
 HEAD_KEYS = ("temperature_order", "temperature_scaling", "chi_scaling", "head_linear", "solubility_temperature")  # one entry per member
 
 
@@ -42,9 +43,15 @@ def file_names(output: str | Path) -> dict[str, Path]:
 
 
 def part_metadata(
-    part: str, heads: list[HeadParameters], latent_dim: int, tasks: list[str], output_columns: list[str]
+    part: str,
+    heads: list[HeadParameters],
+    latent_dim: int,
+    tasks: list[str],
+    output_columns: list[str],
+    uncertainty_record: dict | None = None,
 ) -> dict[str, str]:
-    """The metadata of one exported part (``heads``: one per member, in the encodings' column-block order)."""
+    """The metadata of one exported part (``heads``: one per member, in the encodings' column-block order;
+    ``uncertainty_record``: the pair head's, when the model has one)."""
     import gnnchi
     from gnnchi.featurizers import FEATURIZER_VERSION
 
@@ -64,6 +71,7 @@ def part_metadata(
         "solubility_temperature": json.dumps(
             [{"slope": h.solubility_chi_slope, "reference_temperature_K": h.reference_temperature_K} for h in heads]
         ),
+        **({UNCERTAINTY: json.dumps(uncertainty_record)} if uncertainty_record is not None else {}),
     }
 
 
@@ -97,6 +105,13 @@ def heads_from_metadata(metadata: dict[str, str]) -> list[HeadParameters]:
         )  # fmt: skip
         for order, t_scale, chi_scale, linear, coupling in zip(orders, t_scales, chi_scales, linears, solubility)
     ]
+
+
+def uncertainty_from_metadata(metadata: dict[str, str]):
+    """The :class:`~gnnchi.inference.calibration.Uncertainty` in a pair head's metadata, or None."""
+    from gnnchi.inference.calibration import from_record
+
+    return from_record(json.loads(metadata[UNCERTAINTY])) if UNCERTAINTY in metadata else None
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

@@ -26,8 +26,13 @@ MOLECULES_PER_CALL = 4096
 
 
 class Predictor:
-    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with
-    the standard deviation over the ensemble's members (NaN for a single model).
+    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with a
+    standard deviation.
+
+    The std of chi is calibrated (``calibrated=True``, the default) where the model carries its fitted
+    uncertainty (:mod:`gnnchi.inference.calibration`): it combines the spread over members with how far
+    each molecule is from the training data, so it is given for a single model too. Otherwise, and for
+    P(soluble), it is the spread over members (NaN for a single model).
 
     >>> predictor = Predictor()                        # the shipped model (gnnchi.release)
     >>> predictor = Predictor("export/gnnchi.onnx")    # or .ckpt files, a list of them, an ensemble.json
@@ -39,13 +44,20 @@ class Predictor:
         model=None,
         temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+        calibrated: bool = True,
     ):
         """``model``: None (the shipped model), a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list
-        of checkpoint paths (an ensemble), or a backend (:mod:`gnnchi.inference.backends`)."""
+        of checkpoint paths (an ensemble), or a backend (:mod:`gnnchi.inference.backends`).
+        ``calibrated``: False gives the raw spread over members as the std of chi."""
         self.backend = load_backend(model) if model is None or isinstance(model, (str, Path, list, tuple)) else model
         self.temperature_range_K = tuple(temperature_range_K)
         self.max_heavy_atoms = max_heavy_atoms
+        uncertainty = getattr(self.backend, "uncertainty", None)
+        self.calibration = uncertainty.calibration if uncertainty is not None and calibrated else {}
+        self.domain = uncertainty.domain if uncertainty is not None else None
         self.vocabulary_warnings: dict[tuple[str, str], str] = {}  # (kind, SMILES) -> what is unknown
+        self.domain_notes: dict[tuple[str, str], str] = {}  # (kind, SMILES) -> what training did not have
+        self._novelty: dict[tuple[str, str], float] = {}  # (kind, SMILES) -> 1 - highest similarity to training
 
     @classmethod
     def from_file(cls, path, **kwargs) -> Predictor:
@@ -67,17 +79,24 @@ class Predictor:
     def encode(self, smiles: list[str], kind: str) -> tuple[np.ndarray, list[str]]:
         """[len(smiles), n * 2k] encodings (NaN rows where a SMILES fails) and one error text per SMILES ("" if fine)."""
         unique = list(dict.fromkeys(smiles))
-        graphs, errors = {}, {}
+        graphs, errors, mols = {}, {}, {}
         for s in unique:
             try:
-                mol = make_mol(s, kind, max_heavy_atoms=self.max_heavy_atoms)
-                graphs[s] = featurize(mol)
-                warning = vocabulary_warning(mol)
+                mols[s] = make_mol(s, kind, max_heavy_atoms=self.max_heavy_atoms)
+                graphs[s] = featurize(mols[s])
+                warning = vocabulary_warning(mols[s])
                 if warning:
                     self.vocabulary_warnings[(kind, s)] = warning
             except GnnChiError as err:
                 errors[s] = f"{kind}: {getattr(err, 'reason', err)}"
         good = [s for s in unique if s in graphs]
+        new = [s for s in good if (kind, s) not in self._novelty]
+        if self.domain is not None and new:
+            novelty, notes = self.domain.assess([mols[s] for s in new], kind)
+            for s, value, note in zip(new, novelty, notes):
+                self._novelty[(kind, s)] = float(value)
+                if note:
+                    self.domain_notes[(kind, s)] = note
         latent = {}
         for start in range(0, len(good), MOLECULES_PER_CALL):
             chunk = good[start : start + MOLECULES_PER_CALL]
@@ -89,15 +108,35 @@ class Predictor:
                 out[i] = latent[s]
         return out, [errors.get(s, "") for s in smiles]
 
-    def grid(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K) -> Grid:
-        """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`)."""
-        return screen_grid(self.backend.heads(), polymer_latent, solvent_latent, temperatures_K)
+    def novelty(self, smiles: list[str], kind: str) -> np.ndarray:
+        """[len(smiles)] 1 - the highest Tanimoto similarity to a training molecule of this kind, for
+        molecules already encoded (0 where the model carries no training domain)."""
+        return np.array([self._novelty.get((kind, s), 0.0) for s in smiles])
+
+    def grid(
+        self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K, polymers=None, solvents=None
+    ) -> Grid:
+        """All polymer x solvent x temperature predictions from encodings (see :func:`screen_grid`);
+        given the encoded ``polymers`` and ``solvents`` (SMILES, in the encodings' order), the std of
+        chi is calibrated."""
+        grid = screen_grid(self.backend.heads(), polymer_latent, solvent_latent, temperatures_K)
+        if not self.calibration or polymers is None or solvents is None:
+            return grid
+        novelty_p = self.novelty(list(polymers), "polymer")[:, None, None]  # [P, 1, 1]
+        novelty_s = self.novelty(list(solvents), "solvent")[None, :, None]  # [1, S, 1]
+        chi_std = grid.chi_std.copy()
+        for c, task in enumerate(CHI_TASKS):
+            if task in self.calibration:
+                chi_std[c] = self.calibration[task].sigma(grid.chi_std[c], novelty_p, novelty_s)
+        return grid._replace(chi_std=chi_std)
 
     def predict(self, polymers, solvents, temperatures_K) -> pd.DataFrame:
         """One row per input pair, in order: ``polymer``, ``solvent``, ``temperature_K`` as given, then
         chi_exp, chi_exp_std, chi_cosmo, chi_cosmo_std, p_soluble, p_soluble_std, ``error`` ("" when
         fine; then no prediction) and ``warning`` ("" when fine; a prediction made with atoms outside
-        the featurizer's vocabulary). A single SMILES string or temperature is used for every pair."""
+        the featurizer's vocabulary, or for a molecule unlike the training data: an element or ring
+        system it never had, or no similar training molecule). A single SMILES string or temperature
+        is used for every pair."""
         polymers, solvents, temperatures = broadcast_pairs(polymers, solvents, temperatures_K)
         polymer_latent, polymer_errors = self.encode(polymers, "polymer")
         solvent_latent, solvent_errors = self.encode(solvents, "solvent")
@@ -114,9 +153,14 @@ class Predictor:
             values[ok] = _prediction_columns(out)
         frame = pd.DataFrame({"polymer": polymers, "solvent": solvents, "temperature_K": temperatures})
         frame[list(PREDICTION_COLUMNS)] = values
+        for task, calibration in self.calibration.items():
+            frame[f"{task}_std"] = np.where(
+                ok, calibration.sigma(frame[f"{task}_std"], self.novelty(polymers, "polymer"),
+                                      self.novelty(solvents, "solvent")), np.nan,
+            )  # fmt: skip
         frame["error"] = errors
         frame["warning"] = [
-            self.vocabulary_note({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
+            self.molecule_notes({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
         ]
         return frame
 
@@ -127,9 +171,14 @@ class Predictor:
             return "missing temperature"
         return "" if low <= temperature_K <= high else f"temperature {temperature_K:g} K outside {low:g}-{high:g} K"
 
-    def vocabulary_note(self, molecules: dict[str, str]) -> str:
-        """"" or what is outside the featurizer's vocabulary in these encoded molecules ({kind: SMILES})."""
-        notes = ((kind, self.vocabulary_warnings.get((kind, smiles))) for kind, smiles in molecules.items())
+    def molecule_notes(self, molecules: dict[str, str]) -> str:
+        """"" or what in these encoded molecules ({kind: SMILES}) is outside the featurizer's vocabulary
+        or the training data."""
+        notes = (
+            (kind, note)
+            for kind, smiles in molecules.items()
+            for note in (self.vocabulary_warnings.get((kind, smiles)), self.domain_notes.get((kind, smiles)))
+        )
         return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
 
 

@@ -136,17 +136,18 @@ def rank_candidates(
     smiles = candidates[column].tolist()
     latent, errors = predictor.encode(smiles, candidates_kind)
     ok = np.array([not e for e in errors], dtype=bool)
+    good = [s for s, fine in zip(smiles, ok) if fine]
     if fixed_kind == "polymer":
-        grid = predictor.grid(fixed_latent, latent[ok], temps)  # chi [C, 1, N, T], p_soluble [1, N, T]
+        grid = predictor.grid(fixed_latent, latent[ok], temps, [fixed], good)  # chi [C, 1, N, T], p_soluble [1, N, T]
         chi, chi_std, p, p_std = grid.chi[:, 0], grid.chi_std[:, 0], grid.p_soluble[0], grid.p_soluble_std[0]
     else:
-        grid = predictor.grid(latent[ok], fixed_latent, temps)  # chi [C, N, 1, T], p_soluble [N, 1, T]
+        grid = predictor.grid(latent[ok], fixed_latent, temps, good, [fixed])  # chi [C, N, 1, T], p_soluble [N, 1, T]
         chi, chi_std, p, p_std = grid.chi[:, :, 0], grid.chi_std[:, :, 0], grid.p_soluble[:, 0], grid.p_soluble_std[:, 0]
     predicted = [c for task in (*CHI_TASKS, "p_soluble") for c in (task, f"{task}_std")]
     added = ["rank", fixed_kind, "temperature_K", *predicted, "error", "warning"]
     own = candidates.rename(columns={c: f"{c}_input" for c in candidates.columns if c in added and c != column})
     good_candidates = own[ok].reset_index(drop=True)
-    notes = [predictor.vocabulary_note({fixed_kind: fixed, candidates_kind: s}) for s, fine in zip(smiles, ok) if fine]
+    notes = [predictor.molecule_notes({fixed_kind: fixed, candidates_kind: s}) for s in good]
     blocks = []
     for t, temperature in enumerate(temps):  # one block per temperature, ranked within it
         block = good_candidates.copy()

@@ -78,7 +78,8 @@ def solvent_map(
         raise DataValidationError("map", [], f"a map needs at least 2 valid solvents; {ok.sum()} of {len(ok)} encoded")
     k, members = predictor.latent_dim, predictor.num_members
     scores, explained = pca_2d(u_block(np.concatenate([polymer_latent, latent[ok]]), k, members))
-    grid = predictor.grid(polymer_latent, latent[ok], [float(temperature_K)])
+    grid = predictor.grid(polymer_latent, latent[ok], [float(temperature_K)], [polymer],
+                          solvents["solvent"][ok].tolist())  # fmt: skip
     task = CHI_TASKS.index("chi_exp")
     points = solvents[ok].reset_index(drop=True)
     names = points["name"] if "name" in points.columns else pd.Series([""] * len(points))

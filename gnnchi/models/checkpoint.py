@@ -62,6 +62,18 @@ def read_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
+UNCERTAINTY_KEY = "gnnchi_uncertainty"  # a checkpoint's uncertainty record (gnnchi.inference.calibration)
+
+
+def write_uncertainty(path: str | Path, uncertainty_record: dict) -> None:
+    """Add the uncertainty record fitted after training to a checkpoint (rewritten atomically)."""
+    from gnnchi.files import atomic_write
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint[UNCERTAINTY_KEY] = uncertainty_record
+    atomic_write(path, lambda file: torch.save(checkpoint, file))
+
+
 def build_net(system: str = DEFAULT_SYSTEM, **hyperparameters) -> torch.nn.Module:
     """The system's pure pair model from a module's hyperparameters (training settings are ignored)."""
     spec = get_system(system)

@@ -60,14 +60,35 @@ class EnsembleNet(PairModel):
 
 
 MANIFEST_NAME = "ensemble.json"
+UNCERTAINTY_KEY = "uncertainty"  # the ensemble's uncertainty record (gnnchi.inference.calibration)
 
 
-def write_manifest(path: str | Path, checkpoints: list[str | Path]) -> Path:
-    """``ensemble.json``: the member checkpoints, relative to the manifest's folder."""
+def write_manifest(path: str | Path, checkpoints: list[str | Path], uncertainty_record: dict | None = None) -> Path:
+    """``ensemble.json``: the member checkpoints, relative to the manifest's folder, and the
+    ensemble's uncertainty record once it is fitted."""
+    from gnnchi.files import atomic_write
+
     path = Path(path)
     members = [str(Path(c).resolve().relative_to(path.parent.resolve())) for c in checkpoints]
-    path.write_text(json.dumps({"gnnchi_ensemble": 1, "members": members}, indent=1) + "\n")
+    manifest = {"gnnchi_ensemble": 1, "members": members}
+    if uncertainty_record is not None:
+        manifest[UNCERTAINTY_KEY] = uncertainty_record
+    atomic_write(path, lambda file: file.write((json.dumps(manifest, indent=1) + "\n").encode()))
     return path
+
+
+def uncertainty_record_of(paths: list[str | Path]) -> dict | None:
+    """The uncertainty record of one model file (a manifest or a checkpoint); None for several files
+    (members put together by hand were never calibrated together) or a file without one."""
+    from gnnchi.models.checkpoint import UNCERTAINTY_KEY as CHECKPOINT_KEY, read_checkpoint
+
+    if len(paths) != 1:
+        return None
+    path = Path(paths[0])
+    if path.suffix == ".json":
+        member_checkpoints([path])  # refuses a file that is not a manifest
+        return json.loads(path.read_text()).get(UNCERTAINTY_KEY)
+    return read_checkpoint(path).get(CHECKPOINT_KEY)
 
 
 def member_checkpoints(paths: list[str | Path]) -> list[Path]:

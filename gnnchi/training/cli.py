@@ -119,7 +119,19 @@ class GnnChiCLI(LightningCLI):
         else:
             self._fit_ensemble(members)
         if subcommand == "fit" and self.trainer.is_global_zero and not self.trainer.fast_dev_run:
-            print(fit_summary(self.fitted, config.get("notice")), flush=True)
+            lines = [self._calibrate(members)]
+            print(fit_summary(self.fitted, config.get("notice"), lines), flush=True)
+
+    def _calibrate(self, members: int) -> str:
+        """Fit the model's uncertainty on the validation rows and write it into its file; one line saying so."""
+        from gnnchi.training.calibrate import calibrate_fitted_model, describe
+
+        model_file = Path(self.manifest) if members > 1 else Path(self.fitted[0].best) if self.fitted[0].best else None
+        if model_file is None or not model_file.is_file():
+            return "uncertainty: no model file to calibrate"
+        if not self.datamodule.indices:  # under ddp_spawn the ranks set the data up, not this process
+            self.datamodule.setup("fit")
+        return describe(calibrate_fitted_model(model_file, self.datamodule))
 
     def _fit_ensemble(self, members: int) -> None:
         """Train member i with seed ``seed_everything + i`` into ``<dirpath>/member_i``; same data split for all."""
@@ -176,8 +188,9 @@ class FitRecord(NamedTuple):
 SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo")
 
 
-def fit_summary(fitted: list[FitRecord], notice: str | None = None) -> str:
-    """A few lines: where the model and its config went, the MLflow run and how to look at it, the test metrics."""
+def fit_summary(fitted: list[FitRecord], notice: str | None = None, notes: list[str] = ()) -> str:
+    """A few lines: where the model and its config went, the MLflow run and how to look at it, the test
+    metrics, and ``notes`` (the fitted uncertainty)."""
     lines = ["", f"gnnchi fit: {len(fitted)} model(s)" + (f" ({notice})" if notice else "")]
     for i, record in enumerate(fitted):
         prefix = f"  member {i}: " if len(fitted) > 1 else "  "
@@ -193,6 +206,7 @@ def fit_summary(fitted: list[FitRecord], notice: str | None = None) -> str:
             lines.append(f"{' ' * len(prefix)}no test rows (data.test_fold: null)")
     if len(fitted) > 1 and fitted[0].best:
         lines.append(f"  ensemble manifest: {Path(fitted[0].best).parents[1] / MANIFEST_NAME}")
+    lines.extend(f"  {note}" for note in notes)
     runs = [r.run for r in fitted if r.run is not None]
     if runs:
         uri = runs[0][2]

@@ -112,7 +112,10 @@ def training_scalers(quick_fit):
     datamodule = cli.datamodule
     table, indices = datamodule.records.table, datamodule.indices
     assert not set(indices["train"]) & (set(indices["val"]) | set(indices["test"]))
-    assert not (table["fold"].to_numpy()[indices["train"]] == 0).any()  # the paper's test fold 0 stays out
+    # the paper's test fold 0 stays out, but for the 3 rows of polybutadiene whose stereo twins the paper
+    # put in another fold (stereo twins share a fold: gnnchi.data.splits)
+    moved = table.iloc[indices["train"]].query("fold == 0")
+    assert len(moved) <= 3 and moved["polymer"].str.contains("/|\\\\", regex=True).all(), moved
     train, everything = scalers_by_hand(table, indices["train"]), scalers_by_hand(table, range(len(table)))
     for name in train:  # the data tells the two apart, so a leak of val/test rows shows
         assert not np.allclose(train[name], everything[name], rtol=1e-5, atol=0), name

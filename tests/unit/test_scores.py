@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gnnchi.evaluation.metrics import score, sigma_scale_from, summarize
+from gnnchi.evaluation.metrics import score, summarize
 
 
 def frame(chi, soluble=None):
@@ -16,10 +16,9 @@ def test_score_of_exact_and_shifted_predictions():
     assert metrics["r2_chi_exp"] == 1.0 and metrics["mae_chi_exp"] == 0.0 and metrics["within_1sigma_chi_exp"] == 1.0
     assert metrics["auc_soluble"] == 1.0 and metrics["n_soluble"] == 3 and metrics["accuracy_soluble"] == 1.0
     shifted = exact.assign(chi_exp=exact["chi_exp"] + [0.05, -0.15, 0.25, 0.05])
-    metrics = score(truth, shifted, sigma_scale=2.0)
+    metrics = score(truth, shifted)
     assert metrics["mae_chi_exp"] == pytest.approx(0.125)
     assert metrics["within_1sigma_chi_exp"] == 0.5 and metrics["within_2sigma_chi_exp"] == 0.75
-    assert metrics["within_1sigma_rescaled_chi_exp"] == 0.75
 
 
 def test_missing_predictions_are_left_out_and_counted():
@@ -28,10 +27,7 @@ def test_missing_predictions_are_left_out_and_counted():
     assert metrics["n_chi_exp"] == 2 and "auc_soluble" not in metrics
 
 
-def test_sigma_scale_and_summary():
-    val = frame([0.0] * 9)
-    pred = pd.DataFrame({"chi_exp": np.linspace(-0.4, 0.4, 9), "chi_exp_std": [0.1] * 9})
-    assert sigma_scale_from(val, pred) == pytest.approx(2.0 / 0.6745)  # median |error| 0.2 = 2 std
+def test_summary_over_folds():
     summary = summarize([{"fold": 0, "r2": 0.5}, {"fold": 1, "r2": 0.7}, {"fold": 2}])
     assert summary["mean"]["r2"] == pytest.approx(0.6) and summary["std"]["r2"] == pytest.approx(
         np.std([0.5, 0.7], ddof=1)

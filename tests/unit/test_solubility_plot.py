@@ -70,7 +70,7 @@ def test_evaluate_writes_and_logs_the_roc_for_the_solubility_protocol_and_parity
     for protocol in ("solubility", "seed-folds"):
         out = tmp_path / protocol
         out.mkdir()
-        figures = write_plots(predictions, out, protocol, result)
+        figures = write_plots(predictions, out, protocol)
         written = {f.name for f in out.iterdir()}
         assert written == set(figures) == set(plot_files(protocol))
         assert all((out / name).read_bytes()[:8] == PNG for name in figures)

@@ -1,0 +1,95 @@
+"""The calibrated standard deviation of each chi task, and the uncertainty record a model file carries.
+
+The ensemble's spread alone is too small and blind to novelty: members trained on the same rows
+agree on a polymer none of them has seen. Per chi task, a model file holds four numbers fitted on
+its validation rows (never its training rows) by Gaussian likelihood:
+
+    sigma^2 = (a * spread)^2 + b^2 + (c_polymer * novelty_polymer)^2 + (c_solvent * novelty_solvent)^2
+
+``spread``: the standard deviation over members (0 for one model); ``novelty``: 1 - the highest
+Tanimoto similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`).
+
+The uncertainty record (:func:`record`, :func:`from_record`) is one JSON-able dict, written by ``fit``
+into the checkpoint (one model) or the ensemble manifest, and by export into the ONNX metadata.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from gnnchi.inference.domain import Domain
+
+RECORD_VERSION = 1
+MIN_ROWS = 10  # fewer validation rows with a target: the task keeps its raw spread
+
+
+class TaskCalibration(NamedTuple):
+    """sigma^2 = (a spread)^2 + b^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2."""
+
+    a: float
+    b: float
+    c_polymer: float
+    c_solvent: float
+    rows: int  # validation rows it was fitted on
+
+    def sigma(self, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray) -> np.ndarray:
+        """Arrays that broadcast together -> the calibrated standard deviation (a missing spread counts as 0)."""
+        spread = np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
+        variance = (self.a * spread) ** 2 + self.b**2 + (self.c_polymer * np.asarray(novelty_polymer)) ** 2
+        return np.sqrt(variance + (self.c_solvent * np.asarray(novelty_solvent)) ** 2)
+
+
+def fit_task(
+    error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray
+) -> TaskCalibration | None:
+    """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma.
+
+    None with fewer than ``MIN_ROWS`` finite errors."""
+    from scipy.optimize import minimize
+
+    error, spread = np.asarray(error, np.float64), np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
+    keep = np.isfinite(error)
+    if keep.sum() < MIN_ROWS:
+        return None
+    e2 = error[keep] ** 2
+    features = np.stack([spread[keep] ** 2, np.ones(keep.sum()), np.asarray(novelty_polymer)[keep] ** 2,
+                         np.asarray(novelty_solvent)[keep] ** 2], axis=1)  # fmt: skip
+    floor = 1e-6 * max(float(e2.mean()), 1e-12)
+
+    def loss(squares: np.ndarray) -> tuple[float, np.ndarray]:  # squares: a^2, b^2, c_polymer^2, c_solvent^2
+        variance = features @ squares + floor
+        value = float(np.mean(np.log(variance) + e2 / variance))
+        return value, features.T @ ((1.0 / variance - e2 / variance**2) / len(e2))
+
+    # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
+    # the raw spread (a = 1) and no novelty term
+    start = np.array([1.0, float(np.median(e2)), 0.0, 0.0])
+    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 4).x
+    theta = np.sqrt(np.maximum(squares, 0.0))
+    return TaskCalibration(*(float(v) for v in theta), rows=int(keep.sum()))
+
+
+class Uncertainty(NamedTuple):
+    """What a model file says about its own uncertainty: per chi task its calibration, and its training domain."""
+
+    calibration: dict[str, TaskCalibration]
+    domain: Domain | None
+
+
+def record(uncertainty: Uncertainty) -> dict:
+    """The JSON-able record written into checkpoints, manifests and ONNX metadata."""
+    return {
+        "version": RECORD_VERSION,
+        "calibration": {task: c._asdict() for task, c in uncertainty.calibration.items()},
+        "domain": uncertainty.domain.to_json() if uncertainty.domain is not None else None,
+    }
+
+
+def from_record(data: dict | None) -> Uncertainty | None:
+    """The record's :class:`Uncertainty`; None for a model without one (or of another record version)."""
+    if not isinstance(data, dict) or data.get("version") != RECORD_VERSION:
+        return None
+    calibration = {task: TaskCalibration(**values) for task, values in data["calibration"].items()}
+    return Uncertainty(calibration, Domain.from_json(data["domain"]) if data.get("domain") else None)

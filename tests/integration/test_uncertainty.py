@@ -1,0 +1,83 @@
+"""fit calibrates the std on its validation rows and writes it into the model file; predict, screen and
+the ONNX export all give that calibrated std and flag molecules unlike the training data."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from gnnchi.chem import make_mol
+from gnnchi.cli import main
+from gnnchi.inference.calibration import from_record
+from gnnchi.inference.export import export_checkpoint
+from gnnchi.inference.predictor import Predictor
+
+CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
+POLYMERS = ["*CC(*)c1ccccc1", "*CC(*)[Ge](C)(C)C", "*CCO*", "*CC(*)C(=O)OC", "*CC(*)C1CCCCC1"]
+SOLVENTS = ["Cc1ccccc1", "O", "CCCCCC", "ClC(Cl)Cl", "CC(C)=O"]
+
+
+@pytest.fixture(scope="module")
+def calibrated_ensemble(tmp_path_factory):
+    """A 2-member quick ensemble whose validation groups are polymers (leave-polymer-out validation)."""
+    workdir = tmp_path_factory.mktemp("calibrated")
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(io.StringIO()) as printed:
+        mp.chdir(workdir)
+        cli = main(["fit", "--config", CONFIG, "--data.split", "polymer", "--ensemble_members", "2",
+                    "--trainer.logger", "false", "--checkpoint.dirpath", str(workdir / "ens")])  # fmt: skip
+    return workdir / "ens" / "ensemble.json", cli.datamodule, printed.getvalue()
+
+
+def novelty_by_hand(smiles: list[str], training: list[str], kind: str) -> np.ndarray:
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    train = [generator.GetFingerprint(make_mol(s, kind)) for s in training]
+    return np.array([1.0 - max(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(make_mol(s, kind)), train))
+                     for s in smiles])  # fmt: skip
+
+
+def test_fit_writes_the_uncertainty_fitted_on_validation_rows_into_the_manifest(calibrated_ensemble):
+    manifest, datamodule, printed = calibrated_ensemble
+    uncertainty = from_record(json.loads(manifest.read_text())["uncertainty"])
+    table, indices = datamodule.records.table, datamodule.indices
+    train, val = table.iloc[indices["train"]], table.iloc[indices["val"]]
+    for kind in ("polymer", "solvent"):  # the domain is the training rows' molecules, not the validation ones
+        assert len(uncertainty.domain.kinds[kind].fingerprints) == train[kind].nunique()
+    assert uncertainty.calibration["chi_exp"].rows == val["chi_exp"].notna().sum() > 0
+    assert "uncertainty: chi_exp: sigma^2 = (" in printed
+
+
+def test_predict_screen_and_onnx_give_the_calibrated_std(calibrated_ensemble, tmp_path):
+    manifest, datamodule, _ = calibrated_ensemble
+    train = datamodule.records.table.iloc[datamodule.indices["train"]]
+    calibration = from_record(json.loads(manifest.read_text())["uncertainty"]).calibration
+    polymers = [p for p in POLYMERS for _ in SOLVENTS]
+    solvents = SOLVENTS * len(POLYMERS)
+    raw = Predictor(manifest, calibrated=False).predict(polymers, solvents, 330.0)
+    out = Predictor(manifest).predict(polymers, solvents, 330.0)
+    novelty_p = novelty_by_hand(polymers, train["polymer"].unique().tolist(), "polymer")
+    novelty_s = novelty_by_hand(solvents, train["solvent"].unique().tolist(), "solvent")
+    for task in ("chi_exp", "chi_cosmo"):
+        c = calibration[task]
+        expected = np.sqrt((c.a * raw[f"{task}_std"]) ** 2 + c.b**2 + (c.c_polymer * novelty_p) ** 2
+                           + (c.c_solvent * novelty_s) ** 2)  # fmt: skip
+        np.testing.assert_allclose(out[f"{task}_std"], expected, rtol=1e-5)
+        np.testing.assert_allclose(out[task], raw[task])  # only the std changes
+    np.testing.assert_allclose(out["p_soluble_std"], raw["p_soluble_std"])
+    germanium = out["polymer"] == "*CC(*)[Ge](C)(C)C"
+    assert out.loc[germanium, "warning"].str.contains("element Ge not in the training polymers").all()
+    assert not out.loc[~germanium, "warning"].str.contains("Ge").any()
+
+    predictor = Predictor(manifest)
+    grid = predictor.grid(predictor.encode(POLYMERS, "polymer")[0], predictor.encode(SOLVENTS, "solvent")[0], [330.0],
+                          POLYMERS, SOLVENTS)  # fmt: skip
+    np.testing.assert_allclose(grid.chi_std[0, :, :, 0].reshape(-1), out["chi_exp_std"], rtol=1e-4)
+
+    paths = export_checkpoint([manifest], tmp_path / "calibrated.onnx")
+    onnx = Predictor(paths["pair_model"]).predict(polymers, solvents, 330.0)
+    np.testing.assert_allclose(onnx["chi_exp_std"], out["chi_exp_std"], rtol=1e-4, atol=1e-5)
+    assert (onnx["warning"] == out["warning"]).all()
