@@ -22,7 +22,7 @@ VERBS = {
     "encode": "each molecule's learned Hansen-like coordinates u and r, for every row of a CSV",
     "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",
-    "tune": "seeded random search of settings with grouped inner validation inside one outer training part",
+    "tune": "Optuna search of settings, scored on grouped inner validation inside one outer training part; resumable",
     "info": "show a model's card: the shipped model's data, versions, recipe and measured metrics",
 }
 
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
     from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES
     from gnnchi.evaluation.protocols import PROTOCOLS
+    from gnnchi.evaluation.tuning import DEFAULT_PROTOCOL, DEFAULT_STUDY_NAME, STUDY_FILE
     from gnnchi.systems.chi import DEFAULT_TEMPERATURE_RANGE_K
 
     parser = argparse.ArgumentParser(
@@ -156,13 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--max_heavy_atoms", type=int, default=DEFAULT_MAX_HEAVY_ATOMS,
                           help="larger molecules (heavy atoms of a solvent or repeat unit) are errors")  # fmt: skip
 
-    def training_verb(name: str, outputs: str) -> argparse.ArgumentParser:
-        """A verb that trains through the fit config: --config (repeatable), --protocol, --output;
-        any other --section.key value goes to the config."""
+    def training_verb(name: str, outputs: str, protocol: str | None = None) -> argparse.ArgumentParser:
+        """A verb that trains through the fit config: --config (repeatable), --protocol (required
+        unless a default ``protocol`` is given), --output; any other --section.key value goes to the config."""
         each = verb(name, epilog="Other --section.key value arguments go to the training config, as for fit "
                     "(e.g. --trainer.max_epochs 30).")  # fmt: skip
         each.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
-        each.add_argument("--protocol", required=True, choices=list(PROTOCOLS))
+        each.add_argument("--protocol", required=protocol is None, default=protocol, choices=list(PROTOCOLS),
+                          help=None if protocol is None else f"default {protocol}")  # fmt: skip
         each.add_argument("--output", required=True, help=f"folder for {outputs}")
         return each
 
@@ -175,12 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--chemprop_venv", help="virtualenv for the chemprop baseline (created on first use)")
     evaluate.add_argument("--experiment_name", default="gnnchi-evaluate", help="MLflow experiment")
 
-    tune = training_verb("tune", "trials.csv, best.yaml and the trial models")
+    tune = training_verb("tune", f"trials.csv, best.yaml, the trial models and the study ({STUDY_FILE})",
+                         DEFAULT_PROTOCOL)  # fmt: skip
+    tune.epilog = (f"{tune.epilog} The default protocol, {DEFAULT_PROTOCOL}, chooses settings for new polymers: "
+                   "polymer-grouped outer folds and inner validation draws. The study is kept in Optuna's storage: "
+                   "running tune again with the same --output (or --storage and --study_name) resumes it, up to "
+                   "--trials completed trials, without refitting finished fits. Failed trials (a diverged fit) are "
+                   "recorded in trials.csv.")  # fmt: skip
     tune.add_argument("--test_fold", type=int, default=0, help="outer test fold, never seen by the search")
-    tune.add_argument("--trials", type=int, default=20)
-    tune.add_argument("--inner", type=int, default=3, help="grouped validation draws per trial")
-    tune.add_argument("--seed", type=int, default=0, help="seed of the trial draw")
-    tune.add_argument("--val_fraction", type=float, default=0.2, help="share of the outer training rows per inner validation draw")
+    tune.add_argument("--trials", type=int, default=20,
+                      help="completed trials the study should hold (a resumed study adds the missing ones)")  # fmt: skip
+    tune.add_argument("--inner", type=int, default=3,
+                      help="grouped validation draws per trial, from the outer training part")  # fmt: skip
+    tune.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler (same seed, same first trials)")
+    tune.add_argument("--val_fraction", type=float, default=0.2,
+                      help="share of the outer training rows per inner validation draw")  # fmt: skip
+    tune.add_argument("--storage",
+                      help=f"Optuna storage URL, e.g. sqlite:///study.db (default: <output>/{STUDY_FILE})")  # fmt: skip
+    tune.add_argument("--study_name", default=DEFAULT_STUDY_NAME, help="the study's name in the storage")
     info = verb("info")
     info.add_argument("--model", help="an exported .onnx model (default: the shipped model)")
     return parser
@@ -200,8 +214,9 @@ def run_own_verb(argv: list[str]) -> int:
         if options.verb == "tune":
             from gnnchi.evaluation.tuning import tune
 
-            tune(config_args, options.protocol, options.output, options.test_fold, options.trials, options.inner,
-                 options.seed, options.val_fraction)  # fmt: skip
+            tune(config_args, options.output, protocol=options.protocol, test_fold=options.test_fold,
+                 num_trials=options.trials, inner=options.inner, seed=options.seed, val_fraction=options.val_fraction,
+                 storage=options.storage, study_name=options.study_name)  # fmt: skip
             return 0
         from gnnchi.evaluation.run import evaluate
 

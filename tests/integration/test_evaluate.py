@@ -140,28 +140,3 @@ def test_evaluate_refuses_bad_options(tmp_path, capsys):
         with pytest.raises(SystemExit) as status:
             main(["evaluate", "--config", QUICK, "--protocol", "seed-folds", "--output", str(tmp_path), *extra])
         assert status.value.code == 2 and message in capsys.readouterr().err
-
-
-def test_tune_is_reproducible_and_writes_a_config_layer(small_table, tmp_path, monkeypatch):
-    import yaml
-
-    from gnnchi.evaluation.tuning import sample_trials
-
-    assert sample_trials(5, seed=3) == sample_trials(5, seed=3) != sample_trials(5, seed=4)
-    monkeypatch.chdir(tmp_path)
-    args = ["tune", "--config", QUICK, "--data.data", str(small_table), "--protocol", "leave-polymer-out",
-            "--output", str(tmp_path / "tune"), "--trials", "2", "--inner", "2", "--seed", "3"]  # fmt: skip
-    main(args)
-    trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
-    assert len(trials) == 2 and trials["mean_r2_chi_exp"].is_monotonic_decreasing
-    best = yaml.safe_load((tmp_path / "tune" / "best.yaml").read_text())
-    expected = sample_trials(2, seed=3)[int(trials["trial"].iloc[0])]
-    assert best["model"]["depth"] == expected["model.depth"] and set(best["model"]["task_weights"]) == {
-        "chi_exp",
-        "chi_cosmo",
-        "soluble",
-    }
-    # the best layer is a valid config on top of the base one
-    main(["fit", "--config", QUICK, "--config", str(tmp_path / "tune" / "best.yaml"), "--data.data", str(small_table),
-          "--data.split", "pair", "--trainer.logger", "false", "--checkpoint.dirpath", str(tmp_path / "ck")])  # fmt: skip
-    assert (tmp_path / "ck" / "best.ckpt").is_file()
