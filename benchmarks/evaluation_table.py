@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-METHODS = ("gnnchi", "gnnchi_single_model", "single_task", "two_task", "descriptor_mlp", "random_forest", "cosmo_rs", "chemprop")
+METHODS = ("gnnchi", "gnnchi_single_model", "single_task", "two_task", "descriptor_mlp", "random_forest", "cosmo_rs", "hansen", "chemprop")
 
 
 def cell(summary: dict, key: str) -> str:
