@@ -76,6 +76,17 @@ def say_written(output, message: str) -> None:
     print(message.format(where="stdout" if to_stdout else output), file=sys.stderr if to_stdout else sys.stdout)
 
 
+def row_problems(table) -> tuple[int, str]:
+    """The rows of an output ``table`` with an ``error``, and "; N row(s) failed ...; M with a warning ..."
+    (empty where none) to end the message of :func:`say_written`."""
+    failed, warned = int((table["error"] != "").sum()), int((table["warning"] != "").sum())
+    text = (f"; {failed} row(s) failed, see the error column" if failed else "") + (
+        f"; {warned} row(s) with a warning (atoms outside the featurizer's vocabulary, or a molecule unlike "
+        "the training data), see the warning column" if warned else ""
+    )
+    return failed, text
+
+
 def output_beside(source: str | Path, suffix: str) -> Path:
     """The default output of a verb that reads ``source``: ``<stem><suffix>.csv`` in the same folder."""
     source = Path(source)

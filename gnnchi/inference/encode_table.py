@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.tables import output_beside, read_text_table, say_written, with_added_columns, write_csv
+from gnnchi.data.tables import output_beside, read_text_table, row_problems, say_written, with_added_columns, write_csv
 from gnnchi.errors import DataValidationError
 
 KINDS = ("polymer", "solvent")
@@ -78,9 +78,6 @@ def encode_file(
     out = encode_frame(predictor, frame, kind, column)
     output = output or output_beside(source, "_encoded")
     write_csv(out, output)  # a path, or "-": standard output
-    failed, warned = int((out["error"] != "").sum()), int((out["warning"] != "").sum())
-    say_written(output, f"encoded {len(out) - failed} of {len(out)} rows with the {kind} encoder -> {{where}}"
-                + (f"; {failed} row(s) failed, see the error column" if failed else "")
-                + (f"; {warned} with atoms outside the featurizer's vocabulary, see the warning column"
-                   if warned else ""))  # fmt: skip
+    failed, problems = row_problems(out)
+    say_written(output, f"encoded {len(out) - failed} of {len(out)} rows with the {kind} encoder -> {{where}}{problems}")
     return failed

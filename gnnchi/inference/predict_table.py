@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.data.tables import condition_values, output_beside, read_text_table, say_written, with_added_columns, write_csv
+from gnnchi.data.tables import (
+    condition_values, output_beside, read_text_table, row_problems, say_written, with_added_columns, write_csv,
+)
 from gnnchi.errors import DataValidationError
 from gnnchi.inference.predictor import PREDICTION_COLUMNS, Predictor
 from gnnchi.systems.chi import CHI, TEMPERATURE
@@ -66,9 +68,6 @@ def predict_file(
     out = with_added_columns(frame, predictions)
     output = output_beside(source, "_preds") if output is None else output
     write_csv(out, output)
-    failed, warned = int((predictions["error"] != "").sum()), int((predictions["warning"] != "").sum())
-    say_written(output, f"wrote {len(out)} rows to {{where}}"
-                + (f"; {failed} row(s) failed, see the error column" if failed else "")
-                + (f"; {warned} row(s) have atoms outside the featurizer's vocabulary, see the warning column"
-                   if warned else ""))  # fmt: skip
+    failed, problems = row_problems(predictions)
+    say_written(output, f"wrote {len(out)} rows to {{where}}{problems}")
     return failed
