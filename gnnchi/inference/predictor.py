@@ -153,11 +153,10 @@ class Predictor:
             values[ok] = _prediction_columns(out)
         frame = pd.DataFrame({"polymer": polymers, "solvent": solvents, "temperature_K": temperatures})
         frame[list(PREDICTION_COLUMNS)] = values
-        for task, calibration in self.calibration.items():
-            frame[f"{task}_std"] = np.where(
-                ok, calibration.sigma(frame[f"{task}_std"], self.novelty(polymers, "polymer"),
-                                      self.novelty(solvents, "solvent")), np.nan,
-            )  # fmt: skip
+        if self.calibration:
+            novelty_p, novelty_s = self.novelty(polymers, "polymer"), self.novelty(solvents, "solvent")
+            for task, calibration in self.calibration.items():
+                frame[f"{task}_std"] = np.where(ok, calibration.sigma(frame[f"{task}_std"], novelty_p, novelty_s), np.nan)
         frame["error"] = errors
         frame["warning"] = [
             self.molecule_notes({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)
