@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -92,3 +93,19 @@ def pair_batch(polymers: list[str], solvents: list[str], temperatures_K: list[fl
 def predict(net: ChiNet, polymers, solvents, temperatures_K) -> torch.Tensor:
     with torch.no_grad():
         return net(*pair_batch(polymers, solvents, temperatures_K).inputs())
+
+
+@pytest.fixture(scope="module")
+def small_table(tmp_path_factory):
+    """About 150 real rows of the bundled data: chi_exp with its COSMO-RS twin, and solubility labels."""
+    from gnnchi.datasets import bundled_pairs
+
+    table = bundled_pairs()
+    chi = table[table["chi_exp"].notna()].sample(60, random_state=0)
+    keys = chi[["polymer", "solvent", "temperature_K"]]
+    cosmo = table[table["chi_cosmo"].notna()].merge(keys, on=["polymer", "solvent", "temperature_K"])
+    soluble = table[table["soluble"].notna()].groupby("soluble").sample(30, random_state=0)
+    frame = pd.concat([chi, cosmo, soluble])[["polymer", "solvent", "temperature_K", "soluble", "chi_exp", "chi_cosmo"]]
+    path = tmp_path_factory.mktemp("data") / "pairs.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -12,22 +12,6 @@ from gnnchi.evaluation.metrics import score
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
 
-@pytest.fixture(scope="module")
-def small_table(tmp_path_factory):
-    """About 150 real rows of the bundled data: chi_exp with its COSMO-RS twin, and solubility labels."""
-    from gnnchi.datasets import bundled_pairs
-
-    table = bundled_pairs()
-    chi = table[table["chi_exp"].notna()].sample(60, random_state=0)
-    keys = chi[["polymer", "solvent", "temperature_K"]]
-    cosmo = table[table["chi_cosmo"].notna()].merge(keys, on=["polymer", "solvent", "temperature_K"])
-    soluble = table[table["soluble"].notna()].groupby("soluble").sample(30, random_state=0)
-    frame = pd.concat([chi, cosmo, soluble])[["polymer", "solvent", "temperature_K", "soluble", "chi_exp", "chi_cosmo"]]
-    path = tmp_path_factory.mktemp("data") / "pairs.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
 def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_path, monkeypatch):
     from mlflow import MlflowClient
 

@@ -33,22 +33,6 @@ class SigkillInInner1(L.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def small_table(tmp_path_factory):
-    """About 150 real rows of the bundled data: chi_exp with its COSMO-RS twin, and solubility labels."""
-    from gnnchi.datasets import bundled_pairs
-
-    table = bundled_pairs()
-    chi = table[table["chi_exp"].notna()].sample(60, random_state=0)
-    keys = chi[["polymer", "solvent", "temperature_K"]]
-    cosmo = table[table["chi_cosmo"].notna()].merge(keys, on=["polymer", "solvent", "temperature_K"])
-    soluble = table[table["soluble"].notna()].groupby("soluble").sample(30, random_state=0)
-    frame = pd.concat([chi, cosmo, soluble])[["polymer", "solvent", "temperature_K", "soluble", "chi_exp", "chi_cosmo"]]
-    path = tmp_path_factory.mktemp("data") / "pairs.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
 @pytest.fixture
 def fits(monkeypatch):
     """The folders of the fits that really ran (``fit_cached`` calls LightningCLI only for those)."""
