@@ -56,3 +56,16 @@ class ModelFileError(GnnChiError, ValueError):
 
 class SplitError(GnnChiError, ValueError):
     """A split that cannot be made as asked (unknown name, fold out of range, clashing folds)."""
+
+
+class TrackingServerError(GnnChiError):
+    """An MLflow tracking server that cannot be reached when a run starts."""
+
+
+class CheckpointWriteError(GnnChiError, OSError):
+    """A checkpoint, or the folder for them, that cannot be written (a full disk, no permission)."""
+
+    def __init__(self, path: str, error: OSError):
+        self.path, self.error = str(path), error
+        super().__init__(f"cannot write {self.path}: {error.strerror or error}. Checkpoints written before are intact; "
+                         "free space, or give a writable --checkpoint.dirpath (--ckpt_path last resumes a fit)")  # fmt: skip

@@ -8,6 +8,7 @@ flushing denormals, CPU inference and training can be many times slower.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 QUIET_WARNINGS = (
@@ -19,6 +20,13 @@ QUIET_WARNINGS = (
     # the quick config logs per epoch on purpose
     "The number of training batches .* is smaller than the logging interval",
 )
+# MLflow's own defaults (7 retries, backoff factor 2, 120 s per try) held a call to a dead server for 261 s; the
+# training logger keeps what a server could not take and sends it later, so one call need not wait that long
+MLFLOW_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
 QUIET_LOG_LINES = {  # logger name -> starts of messages that say nothing to a gnnchi user
     "lightning.pytorch.utilities.rank_zero": ("💡 Tip", "Loading `train_dataloader` to estimate"),
     "mlflow.store.db.utils": ("Creating initial MLflow database tables", "Updating database tables"),
@@ -52,3 +60,10 @@ def configure_process(torch_threads: int | None = None, uses_torch: bool = True)
     torch.set_flush_denormal(True)
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
+
+
+def configure_tracking() -> None:
+    """Short MLflow HTTP retries for training runs (see ``MLFLOW_HTTP_DEFAULTS``); values already in the
+    environment win."""
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)

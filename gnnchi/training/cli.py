@@ -10,14 +10,16 @@ from lightning.pytorch import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.trainer.states import TrainerStatus
 
 from gnnchi.data import ChiDataModule
 from gnnchi.errors import GnnChiError
 from gnnchi.models import ChiModule
 from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
-from gnnchi.settings import configure_process
+from gnnchi.settings import configure_process, configure_tracking
 from gnnchi.training import VERBS
+from gnnchi.training.checkpointing import ensure_writable
 from gnnchi.training.tracking import EXPERIMENT_KIND_TAG, GnnChiMLFlowLogger
 
 TRAINER_DEFAULTS = {
@@ -94,6 +96,8 @@ class GnnChiCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         configure_process(config.torch_threads)
+        if self.subcommand:
+            configure_tracking()
 
     def _parse_ckpt_path(self) -> None:
         """Refuse a checkpoint that is not a readable gnnchi model before LightningCLI reads it."""
@@ -111,13 +115,23 @@ class GnnChiCLI(LightningCLI):
         members = config.get("ensemble_members", 1) if subcommand == "fit" else 1
         if members < 1:
             raise GnnChiError(f"ensemble_members must be at least 1, got {members}")
+        for logger in self.trainer.loggers:  # a server that cannot be reached stops the run now, not after the data
+            if isinstance(logger, GnnChiMLFlowLogger):
+                logger.check_server()
         if subcommand == "fit" and config.get("notice"):
             print(f"gnnchi: {config.notice}", flush=True)
+        if subcommand == "fit":
+            ensure_writable(config.checkpoint.dirpath or "checkpoints")
         self.fitted: list[FitRecord] = []
-        if members == 1:
-            super()._run_subcommand(subcommand)
-        else:
-            self._fit_ensemble(members)
+        try:
+            if members == 1:
+                super()._run_subcommand(subcommand)
+            else:
+                self._fit_ensemble(members)
+        except SystemExit:  # Lightning's answer to Ctrl-C
+            if subcommand == "fit" and self.trainer.state.status == TrainerStatus.INTERRUPTED:
+                print(interrupted_note(self.trainer.checkpoint_callback), file=sys.stderr, flush=True)
+            raise
         if subcommand == "fit" and self.trainer.is_global_zero and not self.trainer.fast_dev_run:
             lines = [self._calibrate(members)]
             print(fit_summary(self.fitted, config.get("notice"), lines), flush=True)
@@ -170,19 +184,31 @@ class GnnChiCLI(LightningCLI):
                               verbose=False)  # fmt: skip
             metrics = {k: float(v) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
         logger = self.trainer.logger
-        run = None
+        run, note = None, ""
         if isinstance(logger, GnnChiMLFlowLogger):
-            run = (logger.experiment_id, logger.run_id, logger.resolved_tracking_uri)
-        self.fitted.append(FitRecord(best, Path(checkpoint.dirpath) / "config.yaml" if checkpoint else None, run, metrics))
+            run, note = (logger.experiment_id, logger.run_id, logger.resolved_tracking_uri), logger.tracking_note
+        config_file = Path(checkpoint.dirpath) / "config.yaml" if checkpoint else None
+        self.fitted.append(FitRecord(best, config_file, run, metrics, note))
 
 
 class FitRecord(NamedTuple):
-    """What one fitted model left: its best checkpoint, config, MLflow run (experiment, run id, URI) and test metrics."""
+    """What one fitted model left: its best checkpoint, config, MLflow run (experiment, run id, URI), test
+    metrics, and what happened to the tracking server if anything did."""
 
     best: str
     config: Path | None
     run: tuple[str, str, str] | None
     test_metrics: dict[str, float]
+    tracking_note: str = ""
+
+
+def interrupted_note(checkpoint: ModelCheckpoint | None) -> str:
+    """The line a fit stopped by Ctrl-C ends with: how to resume it, if it can be."""
+    name = checkpoint.CHECKPOINT_NAME_LAST + checkpoint.FILE_EXTENSION if checkpoint else ""
+    last = Path(checkpoint.dirpath) / name if checkpoint else None
+    if last is None or not last.is_file():
+        return "gnnchi: fit interrupted before its first checkpoint; nothing to resume"
+    return f"gnnchi: fit interrupted; {last} holds its last finished epoch: add --ckpt_path last to resume"
 
 
 SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo")
@@ -199,6 +225,8 @@ def fit_summary(fitted: list[FitRecord], notice: str | None = None, notes: list[
             lines.append(f"{' ' * len(prefix)}config {record.config}")
         if record.run is not None:
             lines.append(f"{' ' * len(prefix)}MLflow experiment {record.run[0]}, run {record.run[1]}")
+        if record.tracking_note:
+            lines.append(f"{' ' * len(prefix)}{record.tracking_note}")
         if record.test_metrics:
             shown = [f"{m} {record.test_metrics[f'test/{m}']:.3f}" for m in SUMMARY_METRICS if f"test/{m}" in record.test_metrics]
             lines.append(f"{' ' * len(prefix)}test: " + ", ".join(shown))
