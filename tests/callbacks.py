@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
+import time
 from pathlib import Path
 
 import lightning as L
@@ -90,17 +92,50 @@ class PinShuffleOrder(L.Callback):
         self.seeded_epoch = trainer.current_epoch
 
 
-class SigkillAt(L.Callback):
-    """SIGKILL this process at the start of training batch ``batch`` of epoch ``epoch``, after writing
-    ``marker`` (the epoch and batch reached): a crash at a known point, nothing left to chance."""
+class SignalAt(L.Callback):
+    """Send this process ``signal`` (a name: SIGKILL, SIGINT) at the start of training batch ``batch`` of epoch
+    ``epoch``, after writing ``marker`` (the epoch and batch reached): a crash or a Ctrl-C at a known point,
+    nothing left to chance."""
 
-    def __init__(self, epoch: int, batch: int, marker: str):
-        self.epoch, self.batch, self.marker = epoch, batch, marker
+    def __init__(self, epoch: int, batch: int, marker: str, signal: str = "SIGKILL"):
+        self.epoch, self.batch, self.marker, self.signal = epoch, batch, marker, signal
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.current_epoch == self.epoch and batch_idx == self.batch:
             Path(self.marker).write_text(json.dumps({"epoch": self.epoch, "batch": batch_idx}))
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), getattr(signal, self.signal))
+
+
+class PauseAt(L.Callback):
+    """At the start of each epoch in ``epochs``, write ``<folder>/paused_<epoch>`` and wait (up to ``timeout``
+    seconds) for the test to write ``<folder>/go_<epoch>``: the test acts on the world (a server) at a known
+    point of the fit."""
+
+    def __init__(self, epochs: list[int], folder: str, timeout: float = 120.0):
+        self.epochs, self.folder, self.timeout = epochs, Path(folder), timeout
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch not in self.epochs:
+            return
+        (self.folder / f"paused_{trainer.current_epoch}").touch()
+        go, deadline = self.folder / f"go_{trainer.current_epoch}", time.monotonic() + self.timeout
+        while not go.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {go} after {self.timeout} s")
+            time.sleep(0.05)
+
+
+class FileSizeLimitAt(L.Callback):
+    """From the start of epoch ``epoch`` on, no file of this process may grow past ``max_bytes`` (RLIMIT_FSIZE,
+    SIGXFSZ ignored): a write past it fails as on a full disk, with an OSError (EFBIG, "File too large")."""
+
+    def __init__(self, epoch: int, max_bytes: int):
+        self.epoch, self.max_bytes = epoch, max_bytes
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.max_bytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
 class UnshareMetricStates(L.Callback):

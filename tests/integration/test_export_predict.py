@@ -380,16 +380,22 @@ def test_predict_output_dash_writes_the_table_to_stdout_and_messages_to_stderr(e
     assert "wrote 4 rows to stdout" in captured.err and "wrote" not in captured.out
 
 
-def test_predict_into_a_closed_pipe_ends_quietly(exported, tmp_path):
-    """`predict --output - | head -n 2`: head leaves after two lines while predict still writes thousands."""
+@pytest.mark.parametrize("verb", ["predict", "screen"])
+def test_predict_and_screen_into_a_closed_pipe_end_quietly(exported, tmp_path, verb):
+    """`predict|screen --output - | head -n 2`: head leaves after two lines while gnnchi still writes thousands."""
     _, paths, _ = exported
     rows = 4000  # about 0.4 MB of output: far more than a pipe buffer
-    pd.DataFrame({"polymer": ["*CC(*)c1ccccc1", "*CCO*"] * (rows // 2), "solvent": ["Cc1ccccc1", "CCO"] * (rows // 2),
-                  "temperature_C": ["25", "60"] * (rows // 2)}).to_csv(tmp_path / "many.csv", index=False)  # fmt: skip
-    command = [sys.executable, "-m", "gnnchi", "predict", "--model", str(paths["pair_model"]),
-               "--input", str(tmp_path / "many.csv"), "--output", "-"]  # fmt: skip
+    if verb == "predict":
+        pd.DataFrame({"polymer": ["*CC(*)c1ccccc1", "*CCO*"] * (rows // 2), "solvent": ["Cc1ccccc1", "CCO"] * (rows // 2),
+                      "temperature_C": ["25", "60"] * (rows // 2)}).to_csv(tmp_path / "many.csv", index=False)  # fmt: skip
+        args, header = ["--input", str(tmp_path / "many.csv")], b"polymer,solvent,temperature_C,chi_exp,"
+    else:
+        pd.DataFrame({"solvent": ["Cc1ccccc1", "CCO"] * (rows // 2)}).to_csv(tmp_path / "many.csv", index=False)
+        args = ["--polymer", "*CC(*)c1ccccc1", "--solvents", str(tmp_path / "many.csv"), "--temperature_C", "25"]
+        header = b"rank,polymer,solvent,temperature_K,chi_exp,"
+    command = [sys.executable, "-m", "gnnchi", verb, "--model", str(paths["pair_model"]), *args, "--output", "-"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as process:
-        assert process.stdout.readline().startswith(b"polymer,solvent,temperature_C,chi_exp,")
+        assert process.stdout.readline().startswith(header)
         process.stdout.close()  # the reader goes away
         stderr = process.stderr.read().decode()
         code = process.wait(timeout=120)

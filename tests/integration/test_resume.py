@@ -1,5 +1,6 @@
 """A fit killed with SIGKILL mid-epoch resumes with ``--ckpt_path last`` and ends where an uninterrupted
-fit ends: the same weights, AdamW moments and step counts, learning-rate schedule and best model."""
+fit ends: the same weights, AdamW moments and step counts, learning-rate schedule and best model. A fit
+stopped by Ctrl-C (SIGINT) leaves the same ``last`` to resume from, and its MLflow run marked KILLED."""
 
 import json
 import os
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from mlflow import MlflowClient
 
+from gnnchi.cli import main
 from gnnchi.models import load_checkpoint
 
 ROOT = Path(__file__).parents[2]
@@ -23,11 +26,12 @@ RTOL, ATOL = 1e-6, 1e-9
 PIN = {"class_path": "tests.callbacks.PinShuffleOrder", "init_args": {"seed": 7}}
 
 
-def fit_command(callbacks, *extra):
+def fit_command(callbacks, *extra, tracked=False):
+    """The fit of these tests; ``tracked``: with the config's MLflow logger (the local store)."""
     return [
         sys.executable, "-m", "gnnchi", "fit", "--config", CONFIG,
         "--trainer.max_epochs", str(EPOCHS), "--trainer.limit_train_batches", str(BATCHES),
-        "--data.batch_size", "16", "--trainer.logger", "false",
+        "--data.batch_size", "16", *(() if tracked else ("--trainer.logger", "false")),
         "--trainer.callbacks", json.dumps(callbacks), *extra,
     ]  # fmt: skip
 
@@ -72,7 +76,7 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     killed.mkdir()
     straight.mkdir()
     marker = killed / "killed_at.json"
-    kill = {"class_path": "tests.callbacks.SigkillAt",
+    kill = {"class_path": "tests.callbacks.SignalAt",
             "init_args": {"epoch": KILL_EPOCH, "batch": KILL_BATCH, "marker": str(marker)}}  # fmt: skip
     runs = [
         subprocess.Popen(fit_command(callbacks), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -98,3 +102,36 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
     model = load_checkpoint(killed / "checkpoints" / "quick" / "best.ckpt")
     assert model.net.head.inv_t_std.item() != pytest.approx(4e-4)
+
+
+def test_ctrl_c_mid_epoch_leaves_last_to_resume_and_a_killed_run(tmp_path, monkeypatch, caplog):
+    """SIGINT, the signal of Ctrl-C, sent by the fit itself in the middle of epoch ``KILL_EPOCH`` (a
+    subprocess, tracked in the local store); then ``--ckpt_path last`` (in-process) trains the rest."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    marker = tmp_path / "interrupted_at.json"
+    interrupt = {"class_path": "tests.callbacks.SignalAt",
+                 "init_args": {"epoch": KILL_EPOCH, "batch": KILL_BATCH, "marker": str(marker), "signal": "SIGINT"}}  # fmt: skip
+    stopped = subprocess.run(fit_command([interrupt], tracked=True), cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=400)  # fmt: skip
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr, stopped.stderr[-3000:]
+    assert json.loads(marker.read_text()) == {"epoch": KILL_EPOCH, "batch": KILL_BATCH}
+    last = tmp_path / "checkpoints" / "quick" / "last.ckpt"
+    assert f"gnnchi: fit interrupted; {last} holds its last finished epoch: add --ckpt_path last" in stopped.stderr
+    at_stop = torch.load(last, weights_only=True)
+    assert (at_stop["epoch"], at_stop["global_step"]) == (KILL_EPOCH - 1, KILL_EPOCH * BATCHES)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("gnnchi-quick").experiment_id
+    (run,) = client.search_runs([experiment])
+    assert run.info.status == "KILLED", run.info.status
+    assert len(client.get_metric_history(run.info.run_id, "val/loss")) == KILL_EPOCH  # the epochs it finished
+
+    monkeypatch.chdir(tmp_path)
+    main(fit_command([], "--ckpt_path", "last", tracked=True)[3:])  # the arguments after `python -m gnnchi`
+    assert f"Restoring states from the checkpoint path at {last}" in caplog.text
+    final = torch.load(last, weights_only=True)
+    assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
+    load_checkpoint(tmp_path / "checkpoints" / "quick" / "best.ckpt")
+    (resumed,) = [r for r in client.search_runs([experiment]) if r.info.run_id != run.info.run_id]
+    assert resumed.info.status == "FINISHED" and client.get_run(run.info.run_id).info.status == "KILLED"
+    assert len(client.get_metric_history(resumed.info.run_id, "val/loss")) == EPOCHS - KILL_EPOCH  # no epoch again
