@@ -1,5 +1,6 @@
-"""Process-wide settings, made in one place: entry points call :func:`configure_process`; library
-code never changes them (importing gnnchi changes nothing).
+"""Process-wide settings, made in one place: entry points call :func:`configure_process` (and the
+training command line :func:`configure_tracking`); library code never changes them (importing gnnchi
+changes nothing).
 
 Scripts that train or predict with torch models through the Python API may call it too: without
 flushing denormals, CPU inference and training can be many times slower.
