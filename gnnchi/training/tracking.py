@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +43,10 @@ def resolve_tracking_uri(tracking_uri: str | None) -> str:
 
 def server_problem(uri: str) -> str | None:
     """Why the MLflow server at ``uri`` cannot take a run now (its ``/health`` within ``PROBE_SECONDS``), or None."""
+    parts = urllib.parse.urlsplit(uri)
+    health = parts._replace(netloc=parts.netloc.rpartition("@")[2], path=f"{parts.path.rstrip('/')}/health")
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=PROBE_SECONDS):
+        with urllib.request.urlopen(health.geturl(), timeout=PROBE_SECONDS):  # credentials in the URI left out
             return None
     except urllib.error.HTTPError as err:  # it answered: only a server error (a proxy without its server) is "away"
         return f"it answered HTTP {err.code}" if err.code >= 500 else None
@@ -142,6 +145,7 @@ class GnnChiMLFlowLogger(MLFlowLogger):
         MLFlowLogger.experiment.fget(self)
         return self._mlflow_client if self._server is None else _ServerClient(self)
 
+    @rank_zero_only
     def check_server(self) -> None:
         """Before the run is made: if its server cannot be reached, stop (:class:`TrackingServerError`), or with
         ``local_fallback`` move the run to the local store."""
@@ -264,7 +268,8 @@ def metric_values(calls: list[_Call]) -> int:
 
 
 def server_away(err: Exception) -> bool:
-    """Whether a failed MLflow call says the server is away (no answer, or a server error), not that the call was wrong."""
+    """Whether a failed MLflow call says that the server is away (no answer, or a server error), not that the
+    call was wrong."""
     from mlflow.exceptions import MlflowException, RestException
 
     if isinstance(err, RestException):
