@@ -42,14 +42,16 @@ def resolve_tracking_uri(tracking_uri: str | None) -> str:
 
 
 def server_problem(uri: str) -> str | None:
-    """Why the MLflow server at ``uri`` cannot take a run now (its ``/health`` within ``PROBE_SECONDS``), or None."""
+    """Why the MLflow server at ``uri`` cannot take a run now (its ``/health``, within ``PROBE_SECONDS``), or None."""
     parts = urllib.parse.urlsplit(uri)
     health = parts._replace(netloc=parts.netloc.rpartition("@")[2], path=f"{parts.path.rstrip('/')}/health")
     try:
         with urllib.request.urlopen(health.geturl(), timeout=PROBE_SECONDS):  # credentials in the URI left out
             return None
-    except urllib.error.HTTPError as err:  # it answered: only a server error (a proxy without its server) is "away"
-        return f"it answered HTTP {err.code}" if err.code >= 500 else None
+    except urllib.error.HTTPError as err:  # MLflow answers 200, without login too; 401/403: a login proxy in front
+        if err.code in (401, 403):
+            return None
+        return f"HTTP {err.code} from {health.path}" + (": is it an MLflow server?" if err.code < 500 else "")
     except (OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         return getattr(reason, "strerror", None) or str(reason)
