@@ -146,6 +146,29 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
     return mol, size, num_bonds
 
 
+_BOND_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3}
+
+
+def capped_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
+    """``n`` copies of a repeat unit joined head to tail into a chain whose two ends take hydrogens
+    in place of the `*` (a sanitised small molecule)."""
+    unit, head, tail, bond_type = _open_unit(repeat_unit)
+    size = unit.GetNumAtoms()
+    chain = Chem.RWMol()
+    for _ in range(n):
+        chain.InsertMol(unit)
+    for copy in range(n - 1):
+        chain.AddBond(copy * size + tail, (copy + 1) * size + head, bond_type)
+    for end in (head, (n - 1) * size + tail):
+        atom = chain.GetAtomWithIdx(end)
+        if atom.GetNoImplicit():  # a bracket atom: its hydrogen count is explicit, so add the cap's
+            atom.SetNumExplicitHs(atom.GetNumExplicitHs() + _BOND_ORDER.get(bond_type, 1))
+    mol = chain.GetMol()
+    with rdBase.BlockLogs():
+        Chem.SanitizeMol(mol)
+    return mol
+
+
 def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
     """Join ``n`` copies of a repeat unit head to tail into a ring (the `*` atoms removed)."""
     unit, head, tail, bond_type = _open_unit(repeat_unit)

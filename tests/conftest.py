@@ -76,7 +76,7 @@ def bundled_records():
 
 def make_net(seed: int = 0, **kwargs) -> ChiNet:
     torch.manual_seed(seed)
-    defaults = dict(latent_dim=4, hidden_dim=32, depth=3, ffn_hidden_dim=32)
+    defaults = dict(latent_dim=4, hidden_dim=32, depth=3, ffn_hidden_dim=32, descriptors=True)
     return ChiNet(ATOM_DIM, BOND_DIM, **{**defaults, **kwargs}).eval()
 
 

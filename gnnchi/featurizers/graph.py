@@ -10,6 +10,11 @@ linear trimer, where each atom has its chain neighbours, so degrees, hydrogens,
 hybridisation and conjugation do not depend on where the unit was cut. The closing bond
 may duplicate an existing bond (``*CC*``) or be a self-loop (``*C*``); both are kept, so a
 unit, its rotations and its multiples all look locally identical to message passing.
+
+Each atom row of ``x`` ends with the molecule's descriptor vector
+(:mod:`gnnchi.featurizers.descriptors`), the same on every atom: molecule-level inputs then travel
+with the graph through batching, encoding caches and export unchanged, and an encoder reads them
+back by pooling those columns (:class:`gnnchi.nn.BondMessagePassingEncoder`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from rdkit import Chem
 from gnnchi.chem import atoms_of, bonds_of, linear_trimer
 from gnnchi.featurizers.atom import ATOM_DIM, atom_feature_matrix
 from gnnchi.featurizers.bond import BOND_DIM, bond_feature_matrix, rdkit_bond_values
+from gnnchi.featurizers.descriptors import DESCRIPTOR_DIM, descriptor_vector
 
-FEATURIZER_VERSION = 1  # bump whenever features change: models trained on another version are refused
+FEATURIZER_VERSION = 2  # bump whenever features change: models trained on another version are refused
+NODE_DIM = ATOM_DIM + DESCRIPTOR_DIM  # the width of x: atom features, then the molecule's descriptors
 
 
 class MolGraph(NamedTuple):
-    """x [num_atoms, ATOM_DIM] float32; edge_index [2, num_edges] int64; edge_attr [num_edges, BOND_DIM] float32."""
+    """x [num_atoms, NODE_DIM] float32 (atom features, then the molecule's descriptors); edge_index [2, num_edges] int64; edge_attr [num_edges, BOND_DIM] float32."""
 
     x: np.ndarray
     edge_index: np.ndarray
@@ -37,10 +44,13 @@ class MolGraph(NamedTuple):
 def featurize(mol: Chem.Mol) -> MolGraph:
     """Graph of a checked molecule from :func:`gnnchi.chem.make_mol`; periodic if it has `*` atoms."""
     if any(a.GetAtomicNum() == 0 for a in atoms_of(mol)):
-        return _periodic_graph(mol)
-    bonds = bonds_of(mol)
-    pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds]
-    return _graph(atom_feature_matrix(mol), pairs, [rdkit_bond_values(b) for b in bonds])
+        graph = _periodic_graph(mol)
+    else:
+        bonds = bonds_of(mol)
+        pairs = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in bonds]
+        graph = _graph(atom_feature_matrix(mol), pairs, [rdkit_bond_values(b) for b in bonds])
+    descriptors = np.broadcast_to(descriptor_vector(mol), (graph.x.shape[0], DESCRIPTOR_DIM))
+    return graph._replace(x=np.concatenate([graph.x, descriptors], axis=1))
 
 
 def _periodic_graph(unit: Chem.Mol) -> MolGraph:
@@ -68,7 +78,7 @@ def _graph(x: np.ndarray, pairs: list[tuple[int, int]], values: list[tuple]) -> 
 class GraphBatch(NamedTuple):
     """Several graphs as one disconnected graph (PyG's layout).
 
-    x [N, ATOM_DIM]; edge_index [2, E] (edges still in reverse pairs); edge_attr [E, BOND_DIM];
+    x [N, NODE_DIM]; edge_index [2, E] (edges still in reverse pairs); edge_attr [E, BOND_DIM];
     batch [N] graph index of each atom.
     """
 
@@ -93,4 +103,4 @@ def collate_graphs(graphs: list[MolGraph]) -> GraphBatch:
     )
 
 
-__all__ = ["ATOM_DIM", "BOND_DIM", "FEATURIZER_VERSION", "GraphBatch", "MolGraph", "collate_graphs", "featurize"]
+__all__ = ["ATOM_DIM", "BOND_DIM", "FEATURIZER_VERSION", "NODE_DIM", "GraphBatch", "MolGraph", "collate_graphs", "featurize"]

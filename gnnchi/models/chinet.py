@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from gnnchi.featurizers import DESCRIPTOR_DIM
 from gnnchi.nn import BondMessagePassingEncoder, ChiHead
 
 
@@ -60,7 +61,8 @@ class HansenPairNet(PairModel):
 class ChiNet(HansenPairNet):
     """Polymer and solvent graphs + temperature -> [P, 1 + num_chi_tasks]: logit(soluble), chi per task.
 
-    Each D-MPNN encoder maps a molecule graph to 2k numbers, ``u`` (first k) and ``r`` (last k).
+    Each D-MPNN encoder maps a molecule graph to 2k numbers, ``u`` (first k) and ``r`` (last k);
+    with ``descriptors`` it also reads the molecule's RDKit descriptors beside its pooled atom states.
     """
 
     def __init__(
@@ -76,9 +78,14 @@ class ChiNet(HansenPairNet):
         num_chi_tasks: int = 2,
         temperature_order: int = 1,
         solubility_chi_slope: float = 0.0,
+        descriptors: bool = False,
     ):
+        descriptor_dim = DESCRIPTOR_DIM if descriptors else 0
+
         def encoder() -> BondMessagePassingEncoder:
-            return BondMessagePassingEncoder(atom_dim, bond_dim, 2 * latent_dim, hidden_dim, depth, ffn_hidden_dim, dropout)
+            return BondMessagePassingEncoder(
+                atom_dim, bond_dim, 2 * latent_dim, hidden_dim, depth, ffn_hidden_dim, dropout, descriptor_dim
+            )
 
         polymer_encoder = encoder()
         solvent_encoder = polymer_encoder if shared_encoder else encoder()

@@ -44,7 +44,7 @@ CHI = System(
     net=_net,
     net_arguments=(
         "latent_dim", "hidden_dim", "depth", "ffn_hidden_dim", "dropout", "shared_encoder", "temperature_order",
-        "solubility_chi_slope",
+        "solubility_chi_slope", "descriptors",
     ),  # fmt: skip
     bundled_data=_bundled_data,
     splits={"paper": ("polymer", "solvent"), "pair": ("polymer", "solvent"), "polymer": ("polymer",),

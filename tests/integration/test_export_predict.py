@@ -12,6 +12,7 @@ import torch
 
 from gnnchi.cli import main
 from gnnchi.errors import DataValidationError, ModelFileError
+from gnnchi.featurizers import FEATURIZER_VERSION
 from gnnchi.inference.export import ExportError, export_checkpoint
 from gnnchi.models import ChiModule
 from gnnchi.models.checkpoint import model_card
@@ -50,7 +51,7 @@ def test_export_writes_single_files_with_metadata(exported):
     assert set(paths) == {"pair_model", "polymer_encoder", "solvent_encoder", "pair_head"}
     for part, path in paths.items():
         meta = model_metadata(path)
-        assert meta["gnnchi_part"] == part and meta["featurizer_version"] == "1"
+        assert meta["gnnchi_part"] == part and meta["featurizer_version"] == str(FEATURIZER_VERSION)
         assert meta["tasks"] == '["soluble", "chi_exp", "chi_cosmo"]' and meta["temperature_order"] == "[2]"
         assert meta["ensemble_members"] == "1"
         assert "inv_t_mean" in meta["temperature_scaling"]

@@ -5,7 +5,7 @@ Per bond u-v there are two directed edges, u->v and v->u, each the reverse of th
     m[e = v->w] = sum of h[k] over the directed edges k into v, except the reverse of e (one edge instance)
     h[e]       = relu(h0[e] + W_h m[e])                         (depth - 1 times)
     atom v     = relu(W_o [x_v, sum of h over the edges into v] + b_o)
-    molecule   = ffn(mean of the atom states)
+    molecule   = ffn(mean of the atom states)              (descriptors: ffn([mean of the atom states, descriptors]))
 A periodic repeat unit may close with a self-loop (``*C*``: both directions are 0->0) or repeat a
 bond (``*CC*``: two bonds 0-1); the reverse is still the other direction of the same bond only.
 """
@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gnnchi.chem import make_mol
-from gnnchi.featurizers import ATOM_DIM, BOND_DIM, collate_graphs, featurize
+from gnnchi.featurizers import ATOM_DIM, BOND_DIM, DESCRIPTOR_DIM, collate_graphs, featurize
 from gnnchi.nn import BondMessagePassingEncoder
 
 MOLECULES = [
@@ -49,8 +49,10 @@ def add(a: list[float], b: list[float]) -> list[float]:
     return [x + y for x, y in zip(a, b)]
 
 
-def reference_encoding(encoder: BondMessagePassingEncoder, x: np.ndarray, bonds, bond_features) -> list[float]:
-    """One molecule: atom features x [N, A], bonds [(u, v), ...] with their features -> the encoding."""
+def reference_encoding(encoder: BondMessagePassingEncoder, node_x: np.ndarray, bonds, bond_features) -> list[float]:
+    """One molecule: its graph's x [N, ATOM_DIM + DESCRIPTOR_DIM] (atom features, then the molecule's
+    descriptors on every row), bonds [(u, v), ...] with their features -> the encoding."""
+    x, descriptors = node_x[:, :ATOM_DIM], list(node_x[0, ATOM_DIM : ATOM_DIM + encoder.descriptor_dim])
     weights = {name: p.detach().double().numpy() for name, p in encoder.named_parameters()}
     hidden = weights["W_h.weight"].shape[0]
     # directed edges as (bond, direction); the reverse of (b, d) is (b, 1 - d), whatever the atoms are
@@ -75,7 +77,7 @@ def reference_encoding(encoder: BondMessagePassingEncoder, x: np.ndarray, bonds,
             if target[k] == v:
                 incoming = add(incoming, h[k])
         atom_states.append(relu(matvec(weights["W_o.weight"], [*x[v], *incoming], weights["W_o.bias"])))
-    pooled = [sum(state[j] for state in atom_states) / len(atom_states) for j in range(hidden)]
+    pooled = [sum(state[j] for state in atom_states) / len(atom_states) for j in range(hidden)] + descriptors
     first, last = encoder.ffn[0], encoder.ffn[3]
     hidden_ffn = relu(matvec(first.weight.detach().double().numpy(), pooled, first.bias.detach().double().numpy()))
     return matvec(last.weight.detach().double().numpy(), hidden_ffn, last.bias.detach().double().numpy())
@@ -101,10 +103,12 @@ def test_periodic_graphs_close_with_a_self_loop_and_a_repeated_bond(graphs):
     assert by_smiles["O"] == []
 
 
-@pytest.mark.parametrize("depth", [2, 4])
-def test_encoder_equals_the_loop_reference(graphs, depth):
+@pytest.mark.parametrize("depth, descriptor_dim", [(2, 0), (4, 0), (3, DESCRIPTOR_DIM)])
+def test_encoder_equals_the_loop_reference(graphs, depth, descriptor_dim):
     torch.manual_seed(depth)
-    encoder = BondMessagePassingEncoder(ATOM_DIM, BOND_DIM, out_dim=6, hidden_dim=16, depth=depth, ffn_hidden_dim=12)
+    encoder = BondMessagePassingEncoder(
+        ATOM_DIM, BOND_DIM, out_dim=6, hidden_dim=16, depth=depth, ffn_hidden_dim=12, descriptor_dim=descriptor_dim
+    )
     encoder.eval()
     with torch.no_grad():  # larger recurrent weights: a wrong message changes the output well beyond rounding
         encoder.W_h.weight.mul_(3.0)

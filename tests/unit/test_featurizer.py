@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gnnchi.chem import make_mol
-from gnnchi.featurizers import ATOM_DIM, BOND_DIM, collate_graphs, featurize
+from gnnchi.featurizers import ATOM_DIM, BOND_DIM, NODE_DIM, collate_graphs, featurize
 from gnnchi.featurizers.atom import ELEMENTS, unknown_features
 
 
@@ -13,7 +13,7 @@ def graph(smiles, kind="solvent"):
 @pytest.mark.parametrize("smiles", ["O", "C", "[Cl-]", "[NH4+]"])
 def test_molecules_without_bonds(smiles):
     g = graph(smiles)
-    assert g.x.shape == (1, ATOM_DIM)
+    assert g.x.shape == (1, NODE_DIM)
     assert g.edge_index.shape == (2, 0) and g.edge_attr.shape == (0, BOND_DIM)
 
 
