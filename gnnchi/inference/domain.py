@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
-from rdkit import Chem, DataStructs, rdBase
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
 FINGERPRINT_BITS = 2048

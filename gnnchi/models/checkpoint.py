@@ -3,12 +3,13 @@ from a Lightning checkpoint without unpickling any object (torch only; no Lightn
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
 import gnnchi
-from gnnchi.errors import ModelFileError
+from gnnchi.errors import CheckpointWriteError, ModelFileError
 from gnnchi.featurizers import ATOM_DIM, BOND_DIM, FEATURIZER_VERSION
 from gnnchi.systems import DEFAULT_SYSTEM, get_system
 
@@ -65,13 +66,24 @@ def read_checkpoint(path: str | Path) -> dict:
 UNCERTAINTY_KEY = "gnnchi_uncertainty"  # a checkpoint's uncertainty record (gnnchi.inference.calibration)
 
 
-def write_uncertainty(path: str | Path, uncertainty_record: dict) -> None:
-    """Add the uncertainty record fitted after training to a checkpoint (rewritten atomically)."""
+def write_checkpoint(checkpoint: dict, path: str | Path) -> None:
+    """Save a checkpoint atomically (:func:`gnnchi.files.atomic_write`); a failed write (a full disk, no
+    permission) raises :class:`CheckpointWriteError` naming the file, and leaves the previous file as it was."""
     from gnnchi.files import atomic_write
 
+    data = io.BytesIO()
+    torch.save(checkpoint, data)  # in memory first: torch turns a failed file write into a bare RuntimeError
+    try:
+        atomic_write(path, lambda file: file.write(data.getbuffer()))
+    except OSError as err:
+        raise CheckpointWriteError(path, err) from err
+
+
+def write_uncertainty(path: str | Path, uncertainty_record: dict) -> None:
+    """Add the uncertainty record fitted after training to a checkpoint (rewritten atomically)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     checkpoint[UNCERTAINTY_KEY] = uncertainty_record
-    atomic_write(path, lambda file: torch.save(checkpoint, file))
+    write_checkpoint(checkpoint, path)
 
 
 def build_net(system: str = DEFAULT_SYSTEM, **hyperparameters) -> torch.nn.Module:

@@ -18,7 +18,6 @@ MANIFEST = Path("checkpoints/release/ensemble.json")
 
 def main(argv: list[str] | None = None) -> None:
     from gnnchi.cli import main as gnnchi_main
-    from gnnchi.inference.export import export_checkpoint
     from gnnchi.inference.onnx_format import file_names
     from gnnchi.release import CARD, MODEL
     from gnnchi.release.card import evaluation_summary, write_card

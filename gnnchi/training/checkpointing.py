@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from gnnchi.errors import CheckpointWriteError
-from gnnchi.files import atomic_write
+from gnnchi.models.checkpoint import write_checkpoint
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -22,12 +21,29 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
-        data = io.BytesIO()
-        torch.save(checkpoint, data)  # in memory first: torch turns a failed file write into a bare RuntimeError
-        try:
-            atomic_write(path, lambda file: file.write(data.getbuffer()))
-        except OSError as err:
-            raise CheckpointWriteError(path, err) from err
+        write_checkpoint(checkpoint, path)
+
+
+class LastEveryEpochCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose ``last.ckpt`` follows every validation, improved or not: Lightning 2.6 writes it
+    only at steps where a best checkpoint was written, so ``--ckpt_path last`` would resume from the last
+    improvement instead of the last epoch."""
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_missed(trainer)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_missed(trainer)
+
+    def _save_last_if_missed(self, trainer) -> None:
+        """Write ``last.ckpt`` unless this step already wrote it (with a best checkpoint) or saves nothing."""
+        written = self._last_global_step_saved == trainer.global_step
+        if self.save_last and not written and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 def ensure_writable(folder: str | Path) -> None:

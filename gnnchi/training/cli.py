@@ -20,6 +20,7 @@ from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.settings import configure_process, configure_tracking
 from gnnchi.training import VERBS
 from gnnchi.training.checkpointing import ensure_writable
+from gnnchi.training.checkpointing import LastEveryEpochCheckpoint
 from gnnchi.training.tracking import EXPERIMENT_KIND_TAG, GnnChiMLFlowLogger
 
 TRAINER_DEFAULTS = {
@@ -82,7 +83,7 @@ class GnnChiCLI(LightningCLI):
             default=None,
             help="a line fit prints when it starts and in its summary (quick.yaml: that it is a smoke test)",
         )
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(LastEveryEpochCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.dirpath": "checkpoints",
