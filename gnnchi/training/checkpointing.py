@@ -29,6 +29,11 @@ class LastEveryEpochCheckpoint(ModelCheckpoint):
     only at steps where a best checkpoint was written, so ``--ckpt_path last`` would resume from the last
     improvement instead of the last epoch."""
 
+    @property
+    def state_key(self) -> str:
+        """ModelCheckpoint's key, so its state resumes from checkpoints written before this class, and after."""
+        return super().state_key.replace(type(self).__qualname__, ModelCheckpoint.__qualname__, 1)
+
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         if self._should_save_on_train_epoch_end(trainer):

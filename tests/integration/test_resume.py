@@ -44,7 +44,6 @@ def assert_same_training_state(got: dict, expected: dict, what: str) -> None:
     (schedule,), (want,) = got["lr_schedulers"], expected["lr_schedulers"]
     for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr"):
         assert schedule[key] == want[key], f"{what}: LR scheduler {key} {schedule[key]} != {want[key]}"
-    assert want["last_epoch"] == EPOCHS * BATCHES
     (optimizer,), (want,) = got["optimizer_states"], expected["optimizer_states"]
     assert optimizer["param_groups"] == want["param_groups"], f"{what}: AdamW param_groups"
     assert optimizer["state"].keys() == want["state"].keys() and want["state"], f"{what}: AdamW state"
@@ -100,6 +99,7 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
         assert_same_training_state(got, expected, f"{name}.ckpt")
     final = torch.load(last, weights_only=True)
     assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
+    assert final["lr_schedulers"][0]["last_epoch"] == EPOCHS * BATCHES
     model = load_checkpoint(killed / "checkpoints" / "quick" / "best.ckpt")
     assert model.net.head.inv_t_std.item() != pytest.approx(4e-4)
 
@@ -131,7 +131,19 @@ def test_ctrl_c_mid_epoch_leaves_last_to_resume_and_a_killed_run(tmp_path, monke
     assert f"Restoring states from the checkpoint path at {last}" in caplog.text
     final = torch.load(last, weights_only=True)
     assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
+    assert final["lr_schedulers"][0]["last_epoch"] == EPOCHS * BATCHES
     load_checkpoint(tmp_path / "checkpoints" / "quick" / "best.ckpt")
     (resumed,) = [r for r in client.search_runs([experiment]) if r.info.run_id != run.info.run_id]
     assert resumed.info.status == "FINISHED" and client.get_run(run.info.run_id).info.status == "KILLED"
     assert len(client.get_metric_history(resumed.info.run_id, "val/loss")) == EPOCHS - KILL_EPOCH  # no epoch again
+
+
+def test_last_checkpoint_is_the_last_epoch_even_without_improvement(tmp_path, monkeypatch):
+    """With lr 0 the weights never change, so no epoch after the first improves val/loss: best.ckpt stays at
+    epoch 0 while last.ckpt, which ``--ckpt_path last`` resumes from, must follow every epoch."""
+    monkeypatch.chdir(tmp_path)
+    main(["fit", "--config", CONFIG, "--trainer.logger", "false", "--trainer.max_epochs", "3", "--model.lr", "0"])
+    folder = tmp_path / "checkpoints" / "quick"
+    best, last = (torch.load(folder / f"{name}.ckpt", weights_only=True) for name in ("best", "last"))
+    assert best["epoch"] == 0
+    assert last["epoch"] == 2 and last["global_step"] > best["global_step"]
