@@ -6,6 +6,6 @@ from gnnchi.featurizers.descriptors import DESCRIPTOR_DIM
 from gnnchi.featurizers.graph import FEATURIZER_VERSION, NODE_DIM, GraphBatch, MolGraph, collate_graphs, featurize
 
 __all__ = [
-    "ATOM_DIM", "BOND_DIM", "DESCRIPTOR_DIM", "FEATURIZER_VERSION", "NODE_DIM", "GraphBatch", "MolGraph", "collate_graphs",
-    "featurize",
+    "ATOM_DIM", "BOND_DIM", "DESCRIPTOR_DIM", "FEATURIZER_VERSION", "NODE_DIM",
+    "GraphBatch", "MolGraph", "collate_graphs", "featurize",
 ]  # fmt: skip

@@ -34,7 +34,8 @@ NODE_DIM = ATOM_DIM + DESCRIPTOR_DIM  # the width of x: atom features, then the 
 
 
 class MolGraph(NamedTuple):
-    """x [num_atoms, NODE_DIM] float32 (atom features, then the molecule's descriptors); edge_index [2, num_edges] int64; edge_attr [num_edges, BOND_DIM] float32."""
+    """x [num_atoms, NODE_DIM] float32 (atom features, then the molecule's descriptors);
+    edge_index [2, num_edges] int64; edge_attr [num_edges, BOND_DIM] float32."""
 
     x: np.ndarray
     edge_index: np.ndarray
@@ -103,4 +104,6 @@ def collate_graphs(graphs: list[MolGraph]) -> GraphBatch:
     )
 
 
-__all__ = ["ATOM_DIM", "BOND_DIM", "FEATURIZER_VERSION", "NODE_DIM", "GraphBatch", "MolGraph", "collate_graphs", "featurize"]
+__all__ = [
+    "ATOM_DIM", "BOND_DIM", "FEATURIZER_VERSION", "NODE_DIM", "GraphBatch", "MolGraph", "collate_graphs", "featurize",
+]  # fmt: skip

@@ -51,11 +51,15 @@ class BondMessagePassingEncoder(nn.Module):
         self.W_o = nn.Linear(atom_dim + hidden_dim, hidden_dim)
         self.dropout = nn.Dropout(dropout)
         self.ffn = nn.Sequential(
-            nn.Linear(hidden_dim + descriptor_dim, ffn_hidden_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn_hidden_dim, out_dim)
+            nn.Linear(hidden_dim + descriptor_dim, ffn_hidden_dim),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(ffn_hidden_dim, out_dim),
         )
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
-        """x [N, >= atom_dim + descriptor_dim], edge_index [2, E], edge_attr [E, bond_dim], batch [N] -> [num_graphs, out_dim]."""
+        """x [N, >= atom_dim + descriptor_dim], edge_index [2, E], edge_attr [E, bond_dim], batch [N]
+        -> [num_graphs, out_dim]."""
         descriptors = x[:, self.atom_dim : self.atom_dim + self.descriptor_dim]  # [N, D]
         x = x[:, : self.atom_dim]
         src, dst = edge_index[0], edge_index[1]
