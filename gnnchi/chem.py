@@ -116,6 +116,20 @@ def _open_unit(repeat_unit: Chem.Mol) -> tuple[Chem.RWMol, int, int, Chem.BondTy
     return core, shift(head), shift(tail), bond_type
 
 
+def _joined_copies(repeat_unit: Chem.Mol, n: int, ring: bool) -> tuple[Chem.RWMol, Chem.RWMol, int, int, Chem.BondType]:
+    """``n`` copies of the unit without its `*` (copy c holds atoms ``c * unit atoms ...`` and bonds
+    ``c * unit bonds ...``), each joined head to tail to the next, and the last to the first if ``ring``
+    (those bonds after the copies' own). Returns the copies, the unit, its head and tail and the bond type."""
+    unit, head, tail, bond_type = _open_unit(repeat_unit)
+    size = unit.GetNumAtoms()
+    copies = Chem.RWMol()
+    for _ in range(n):
+        copies.InsertMol(unit)
+    for copy in range(n if ring else n - 1):
+        copies.AddBond(copy * size + tail, ((copy + 1) % n) * size + head, bond_type)
+    return copies, unit, head, tail, bond_type
+
+
 def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
     """Three copies of a repeat unit joined head to tail, `*` left only at the two outer ends.
 
@@ -123,13 +137,8 @@ def linear_trimer(repeat_unit: Chem.Mol) -> tuple[Chem.Mol, int, int]:
     ``c * num_atoms ...`` and bonds ``c * num_bonds ...`` in the unit's order; bond
     ``3 * num_bonds`` joins copies 0 and 1, bond ``3 * num_bonds + 1`` copies 1 and 2.
     """
-    core, head, tail, bond_type = _open_unit(repeat_unit)
+    chain, core, head, tail, bond_type = _joined_copies(repeat_unit, 3, ring=False)
     size, num_bonds = core.GetNumAtoms(), core.GetNumBonds()
-    chain = Chem.RWMol()
-    for _ in range(3):
-        chain.InsertMol(core)
-    for copy in range(2):
-        chain.AddBond(copy * size + tail, (copy + 1) * size + head, bond_type)
     for end in (head, 2 * size + tail):
         chain.AddBond(end, chain.AddAtom(Chem.Atom(0)), bond_type)
     mol = chain.GetMol()
@@ -152,14 +161,8 @@ _BOND_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.T
 def capped_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
     """``n`` copies of a repeat unit joined head to tail into a chain whose two ends take hydrogens
     in place of the `*` (a sanitised small molecule)."""
-    unit, head, tail, bond_type = _open_unit(repeat_unit)
-    size = unit.GetNumAtoms()
-    chain = Chem.RWMol()
-    for _ in range(n):
-        chain.InsertMol(unit)
-    for copy in range(n - 1):
-        chain.AddBond(copy * size + tail, (copy + 1) * size + head, bond_type)
-    for end in (head, (n - 1) * size + tail):
+    chain, unit, head, tail, bond_type = _joined_copies(repeat_unit, n, ring=False)
+    for end in (head, (n - 1) * unit.GetNumAtoms() + tail):
         atom = chain.GetAtomWithIdx(end)
         if atom.GetNoImplicit():  # a bracket atom: its hydrogen count is explicit, so add the cap's
             atom.SetNumExplicitHs(atom.GetNumExplicitHs() + _BOND_ORDER.get(bond_type, 1))
@@ -171,14 +174,7 @@ def capped_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
 
 def cyclic_oligomer(repeat_unit: Chem.Mol, n: int) -> Chem.Mol:
     """Join ``n`` copies of a repeat unit head to tail into a ring (the `*` atoms removed)."""
-    unit, head, tail, bond_type = _open_unit(repeat_unit)
-    size = unit.GetNumAtoms()
-    ring = Chem.RWMol()
-    for _ in range(n):
-        ring.InsertMol(unit)
-    for copy in range(n):
-        ring.AddBond(copy * size + tail, ((copy + 1) % n) * size + head, bond_type)
-    mol = ring.GetMol()
+    mol = _joined_copies(repeat_unit, n, ring=True)[0].GetMol()
     with rdBase.BlockLogs():
         Chem.SanitizeMol(mol)
     return mol

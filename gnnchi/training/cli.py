@@ -19,8 +19,7 @@ from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.settings import configure_process, configure_tracking
 from gnnchi.training import VERBS
-from gnnchi.training.checkpointing import ensure_writable
-from gnnchi.training.checkpointing import LastEveryEpochCheckpoint
+from gnnchi.training.checkpointing import LastEveryEpochCheckpoint, ensure_writable
 from gnnchi.training.tracking import EXPERIMENT_KIND_TAG, GnnChiMLFlowLogger
 
 TRAINER_DEFAULTS = {
