@@ -1,7 +1,8 @@
 """The single RDKit gate: every SMILES becomes a molecule here, or a typed error says why not.
 
 A polymer is its repeat unit with exactly two `*` attachment atoms (``*CC(*)c1ccccc1``);
-a solvent is one neutral-or-charged molecule without `*`.
+a solvent is one neutral-or-charged molecule without `*`; a cation (an anion) is one ion without `*`
+whose formal charges sum to more (less) than zero.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from rdkit import Chem, rdBase
 
 from gnnchi.errors import InvalidSmilesError
 
-MoleculeKind = Literal["polymer", "solvent"]
+MoleculeKind = Literal["polymer", "solvent", "cation", "anion"]
+ION_CHARGE_SIGN = {"cation": 1, "anion": -1}  # the sign an ion's net formal charge must have
 DEFAULT_MAX_HEAVY_ATOMS = 250
 
 
@@ -49,7 +51,12 @@ def make_mol(
     if kind == "polymer":
         _check_repeat_unit(dummies, fail)
     elif dummies:
-        raise fail("a solvent must not contain '*' attachment points")
+        raise fail(f"a {kind} must not contain '*' attachment points")
+    if kind in ION_CHARGE_SIGN:
+        charge = sum(a.GetFormalCharge() for a in atoms)
+        if charge * ION_CHARGE_SIGN[kind] <= 0:
+            raise fail(f"{'an' if kind == 'anion' else 'a'} {kind} needs a net charge {'above' if kind == 'cation' else 'below'} zero; "
+                       f"its formal charges sum to {charge:+d}")
     if mol.GetNumAtoms() - len(dummies) == 0:
         raise fail("it has no heavy atom")
     if any(a.GetNumRadicalElectrons() for a in atoms):
@@ -99,7 +106,7 @@ def group_key(mol: Chem.Mol, kind: MoleculeKind) -> str:
 
 def molecule_keys(mol: Chem.Mol, kind: MoleculeKind) -> tuple[str, str]:
     """:func:`canonical_key` and :func:`group_key` of a molecule (a polymer's trimer built once)."""
-    key_mol = mol if kind == "solvent" else cyclic_oligomer(mol, 3)
+    key_mol = cyclic_oligomer(mol, 3) if kind == "polymer" else mol
     return Chem.MolToSmiles(key_mol), Chem.MolToSmiles(key_mol, isomericSmiles=False)
 
 

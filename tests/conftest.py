@@ -86,13 +86,14 @@ def pair_batch(polymers: list[str], solvents: list[str], temperatures_K: list[fl
     s = collate_graphs([featurize(make_mol(s, "solvent")) for s in solvents])
     temps = np.asarray(temperatures_K, np.float32)
     targets = np.full((len(temps), 3), np.nan, np.float32)
-    rows = np.arange(len(temps))
-    return PairBatch(*(torch.from_numpy(a) for a in (*p, *s, temps, targets, rows)))
+    t, each = torch.from_numpy, torch.arange(len(temps))  # one graph per pair, in order
+    return PairBatch(tuple(t(a) for a in (*p, *s)), (each, each.clone()), (t(temps),), t(targets), t(np.arange(len(temps))))
 
 
 def predict(net: ChiNet, polymers, solvents, temperatures_K) -> torch.Tensor:
+    batch = pair_batch(polymers, solvents, temperatures_K)
     with torch.no_grad():
-        return net(*pair_batch(polymers, solvents, temperatures_K).inputs())
+        return net(*batch.graphs, *batch.conditions)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ can use the records and splits without importing torch.
 from gnnchi.data.records import PairRecords, check_pairs, read_pairs_csv
 from gnnchi.data.splits import SPLITS, split_indices
 
-_LAZY = {"ChiDataModule", "PairBatch", "PairDataset"}
+_LAZY = {"ChiDataModule", "IonicLiquidDataModule", "PairBatch", "PairDataModule", "PairDataset"}
 
 
 def __getattr__(name: str):
@@ -21,7 +21,9 @@ def __getattr__(name: str):
 __all__ = [
     "SPLITS",
     "ChiDataModule",
+    "IonicLiquidDataModule",
     "PairBatch",
+    "PairDataModule",
     "PairDataset",
     "PairRecords",
     "check_pairs",

@@ -1,4 +1,4 @@
-"""Pair datasets, batching and the LightningDataModule over the three tasks."""
+"""Pair datasets, batching and the LightningDataModules of each system (chi: three tasks; co2_il: x_CO2)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from gnnchi.data.records import PairRecords, check_pairs, normalize_columns, rea
 from gnnchi.data.splits import SplitName, split_indices
 from gnnchi.errors import DataValidationError
 from gnnchi.featurizers import collate_graphs
-from gnnchi.systems.chi import CHI, CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, TASKS
+from gnnchi.systems import CHI, CO2_IL, System
+from gnnchi.systems.chi import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +43,34 @@ def scaler_statistics(table, tasks: tuple[str, ...] = TASKS) -> dict[str, list[f
     }
 
 
-class PairBatch(NamedTuple):
-    """A batch of P pairs: the polymer and solvent graphs (PyG layout), temperatures and targets.
+def inverse_temperature_statistics(table) -> dict[str, float]:
+    """Mean/std of 1/T over the rows of ``table`` (the isotherm head's scaler); safe defaults for fewer than two rows."""
+    inv_t = 1.0 / table["temperature_K"].to_numpy(float)
+    return {
+        "inv_t_mean": float(inv_t.mean()) if len(inv_t) else 1.0 / 298.15,
+        "inv_t_std": float(inv_t.std()) if len(inv_t) > 1 and inv_t.std() > 0 else 1e-3,
+    }
 
-    targets [P, 3] in the order of ``TASKS`` (soluble, chi_exp, chi_cosmo), NaN where missing.
+
+class PairBatch(NamedTuple):
+    """A batch of P pairs: the distinct molecules of each molecule column (PyG layout), which of them
+    each pair has, the conditions and the targets. A molecule that recurs in the batch is encoded once.
+
+    graphs: x, edge_index, edge_attr, batch of each molecule column's distinct molecules, in the
+    system's order (4 per molecule column); pair_molecules: per molecule column, [P] the index of each
+    pair's molecule among them; conditions: one [P] tensor per condition (chi: temperature_K; co2_il:
+    temperature_K, pressure_kPa); targets [P, T] in the system's task order, NaN where missing.
     """
 
-    polymer_x: Tensor
-    polymer_edge_index: Tensor
-    polymer_edge_attr: Tensor
-    polymer_batch: Tensor
-    solvent_x: Tensor
-    solvent_edge_index: Tensor
-    solvent_edge_attr: Tensor
-    solvent_batch: Tensor
-    temperature_K: Tensor
+    graphs: tuple[Tensor, ...]
+    pair_molecules: tuple[Tensor, ...]
+    conditions: tuple[Tensor, ...]
     targets: Tensor
     rows: Tensor  # [P] index of each pair in the records table (to trace what each rank saw)
 
-    def inputs(self) -> tuple[Tensor, ...]:
-        """Positional inputs of :class:`gnnchi.models.ChiNet`."""
-        return tuple(self)[:9]
+    def molecules(self) -> list[tuple[tuple[Tensor, ...], Tensor]]:
+        """Per molecule column: (its 4 graph tensors, [P] each pair's molecule among them)."""
+        return [(self.graphs[4 * i : 4 * i + 4], index) for i, index in enumerate(self.pair_molecules)]
 
 
 class PairDataset(Dataset):
@@ -71,14 +79,15 @@ class PairDataset(Dataset):
     ``tasks``: the tasks whose targets are kept (others become NaN, i.e. masked); default all.
     """
 
-    def __init__(self, records: PairRecords, rows: np.ndarray, tasks: tuple[str, ...] = TASKS):
+    def __init__(self, records: PairRecords, rows: np.ndarray, tasks: tuple[str, ...] | None = None):
         self.records, self.rows = records, np.asarray(rows)
+        system = records.system
         table = records.table.iloc[self.rows]
-        self.polymer_idx = table["polymer_idx"].to_numpy()
-        self.solvent_idx = table["solvent_idx"].to_numpy()
-        self.temperature = table["temperature_K"].to_numpy(np.float32)
+        self.indices = {c: table[f"{c}_idx"].to_numpy() for c in system.molecule_columns}
+        self.conditions = records.conditions()[self.rows]
         self.targets = records.targets()[self.rows].copy()
-        self.targets[:, [j for j, task in enumerate(TASKS) if task not in tasks]] = np.nan
+        kept = system.task_names if tasks is None else tasks
+        self.targets[:, [j for j, task in enumerate(system.task_names) if task not in kept]] = np.nan
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -87,13 +96,153 @@ class PairDataset(Dataset):
         return i
 
     def collate(self, items: list[int]) -> PairBatch:
-        polymers = collate_graphs([self.records.graphs["polymer"][self.polymer_idx[i]] for i in items])
-        solvents = collate_graphs([self.records.graphs["solvent"][self.solvent_idx[i]] for i in items])
-        arrays = (*polymers, *solvents, self.temperature[items], self.targets[items], self.rows[items])
-        return PairBatch(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
+        tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+        graphs, pair_molecules = [], []
+        for column, idx in self.indices.items():
+            distinct, index = np.unique(idx[items], return_inverse=True)
+            graphs += [tensor(a) for a in collate_graphs([self.records.graphs[column][g] for g in distinct])]
+            pair_molecules.append(tensor(index.reshape(-1).astype(np.int64)))
+        conditions = self.conditions[items]
+        return PairBatch(
+            tuple(graphs), tuple(pair_molecules), tuple(tensor(conditions[:, j]) for j in range(conditions.shape[1])),
+            tensor(self.targets[items]), tensor(self.rows[items]),
+        )  # fmt: skip
 
 
-class ChiDataModule(L.LightningDataModule):
+class PairDataModule(L.LightningDataModule):
+    """What every system's data module shares: read and check the data (bundled or a CSV), resolve
+    duplicates, split into grouped folds, and serve batches. Subclasses declare ``system``, take their
+    settings as init arguments (saved as ``hparams``) and give :meth:`train_statistics`."""
+
+    system: System = CHI
+
+    def __init__(self):
+        super().__init__()
+        self.records: PairRecords | None = None
+        self.indices: dict[str, np.ndarray] = {}
+        self.num_skipped_rows = 0
+        self.num_duplicate_rows = self.num_conflicting_groups = 0
+
+    def _check_tasks(self, tasks: list[str] | None) -> None:
+        names = self.system.task_names
+        unknown = set(tasks or []) - set(names)
+        if unknown or tasks == []:
+            raise ValueError(f"data.tasks must name some of {list(names)}; got {tasks}")
+
+    def condition_ranges(self) -> dict[str, tuple[float, float]]:
+        """Plausible range of each condition (rows outside are bad rows); default: the declared ones."""
+        return {}
+
+    def prepare_records(self) -> PairRecords:
+        """Load and check the data once (all bad rows reported together)."""
+        if self.records is not None:
+            return self.records
+        hp, system = self.hparams, self.system
+        if hp.data is None:
+            frame, source = normalize_columns(system.bundled_data(), "bundled data", lines_given=True, system=system), "bundled data"
+        else:
+            frame, source = read_pairs_csv(hp.data, system), hp.data
+        if "fold" not in frame.columns:
+            frame["fold"] = np.nan
+        records, problems = check_pairs(
+            frame, source, max_heavy_atoms=hp.max_heavy_atoms, system=system, condition_ranges=self.condition_ranges()
+        )
+        if problems:
+            if not hp.skip_bad_rows:
+                raise DataValidationError(source, problems, "fix these rows, or set data.skip_bad_rows=true to skip them")
+            self._write_skipped(problems)
+        for smiles, warning in list(records.vocabulary_warnings.items())[:20]:
+            log.warning("%s: %s is %s", source, smiles, warning)
+        table, repeated, conflicts = resolve_duplicates(records.table, hp.duplicates, system)
+        if repeated:
+            if hp.duplicates == "fail":
+                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
+            log.warning(
+                "%s: %d row(s) repeat a target of the same pair and %s (%d group(s) conflict); "
+                "data.duplicates=%s. First of them: %s", source, len(repeated),
+                " and ".join(c.name.split("_")[0] for c in system.conditions), conflicts, hp.duplicates, repeated[0],
+            )  # fmt: skip
+        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
+        records.table = table
+        if len(records.table) == 0:
+            raise DataValidationError(source, [], "no usable row")
+        self.records = records
+        return records
+
+    def _write_skipped(self, problems) -> None:
+        import pandas as pd
+
+        path = Path(self.hparams.skipped_rows_file)
+        self.num_skipped_rows = len({(p.source, p.row) for p in problems})
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and not trainer.is_global_zero:  # under DDP every rank checks; one writes
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([p.__dict__ for p in problems]).to_csv(path, index=False)
+        log.warning("skipped %d bad rows; they are listed in %s", self.num_skipped_rows, path)
+
+    def setup(self, stage: str | None = None) -> None:
+        records = self.prepare_records()
+        if not self.indices:
+            hp = self.hparams
+            indices = split_indices(
+                records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed, hp.val_seed, self.system
+            )
+            has_task = records.table[list(self.tasks)].notna().any(axis=1).to_numpy()
+            self.indices = {part: rows[has_task[rows]] for part, rows in indices.items()}
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        names = self.system.task_names
+        return tuple(t for t in names if t in (self.hparams.tasks or names))
+
+    def summary(self) -> dict[str, float]:
+        """Row counts per part and task (``data/rows_train_chi_exp``, ...) and the skipped rows."""
+        counts = {
+            "data/skipped_rows": float(self.num_skipped_rows),
+            "data/duplicate_rows": float(self.num_duplicate_rows),
+            "data/conflicting_groups": float(self.num_conflicting_groups),
+        }
+        for part, rows in self.indices.items():
+            present = self.records.table.iloc[rows][list(self.tasks)].notna().sum()
+            counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in self.tasks})
+        return counts
+
+    def dataset(self, part: str) -> PairDataset:
+        return PairDataset(self.records, self.indices[part], self.tasks)
+
+    def train_statistics(self) -> dict:
+        """The pair head's scalers, fitted on the training rows."""
+        raise NotImplementedError
+
+    def _loader(self, part: str, shuffle: bool) -> DataLoader:
+        dataset = self.dataset(part)
+        sampler = None
+        if not shuffle and torch.distributed.is_available() and torch.distributed.is_initialized():
+            # evaluation under DDP: each rank takes its share once, no padding, so metrics on the
+            # gathered predictions equal a single-process run (training keeps Lightning's sampler)
+            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
+        return DataLoader(
+            dataset,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            collate_fn=dataset.collate,
+            num_workers=self.hparams.num_workers,
+            persistent_workers=self.hparams.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+class ChiDataModule(PairDataModule):
     """The three tasks (soluble, chi_exp, chi_cosmo) from the bundled data or a user's CSV.
 
     Args:
@@ -139,117 +288,73 @@ class ChiDataModule(L.LightningDataModule):
         tasks: list[str] | None = None,
     ):
         super().__init__()
-        unknown = set(tasks or []) - set(TASKS)
-        if unknown or tasks == []:
-            raise ValueError(f"data.tasks must name some of {list(TASKS)}; got {tasks}")
+        self._check_tasks(tasks)
         self.save_hyperparameters()
-        self.records: PairRecords | None = None
-        self.indices: dict[str, np.ndarray] = {}
-        self.num_skipped_rows = 0
-        self.num_duplicate_rows = self.num_conflicting_groups = 0
 
-    def prepare_records(self) -> PairRecords:
-        """Load and check the data once (all bad rows reported together)."""
-        if self.records is not None:
-            return self.records
-        hp = self.hparams
-        if hp.data is None:
-            frame, source = normalize_columns(CHI.bundled_data(), "bundled data", lines_given=True), "bundled data"
-        else:
-            frame, source = read_pairs_csv(hp.data), hp.data
-        if "fold" not in frame.columns:
-            frame["fold"] = np.nan
-        records, problems = check_pairs(
-            frame, source, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms
-        )
-        if problems:
-            if not hp.skip_bad_rows:
-                raise DataValidationError(source, problems, "fix these rows, or set data.skip_bad_rows=true to skip them")
-            self._write_skipped(problems)
-        for smiles, warning in list(records.vocabulary_warnings.items())[:20]:
-            log.warning("%s: %s is %s", source, smiles, warning)
-        table, repeated, conflicts = resolve_duplicates(records.table, hp.duplicates)
-        if repeated:
-            if hp.duplicates == "fail":
-                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
-            log.warning(
-                "%s: %d row(s) repeat a target of the same pair and temperature (%d group(s) conflict); "
-                "data.duplicates=%s. First of them: %s", source, len(repeated), conflicts, hp.duplicates, repeated[0],
-            )  # fmt: skip
-        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
-        records.table = table
-        if len(records.table) == 0:
-            raise DataValidationError(source, [], "no usable row")
-        self.records = records
-        return records
-
-    def _write_skipped(self, problems) -> None:
-        import pandas as pd
-
-        path = Path(self.hparams.skipped_rows_file)
-        self.num_skipped_rows = len({(p.source, p.row) for p in problems})
-        trainer = getattr(self, "trainer", None)
-        if trainer is not None and not trainer.is_global_zero:  # under DDP every rank checks; one writes
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame([p.__dict__ for p in problems]).to_csv(path, index=False)
-        log.warning("skipped %d bad rows; they are listed in %s", self.num_skipped_rows, path)
-
-    def setup(self, stage: str | None = None) -> None:
-        records = self.prepare_records()
-        if not self.indices:
-            hp = self.hparams
-            indices = split_indices(
-                records.table, hp.split, hp.test_fold, hp.num_folds, hp.val_fraction, hp.seed, hp.val_seed
-            )
-            has_task = records.table[list(self.tasks)].notna().any(axis=1).to_numpy()
-            self.indices = {part: rows[has_task[rows]] for part, rows in indices.items()}
-
-    @property
-    def tasks(self) -> tuple[str, ...]:
-        return tuple(t for t in TASKS if t in (self.hparams.tasks or TASKS))
-
-    def summary(self) -> dict[str, float]:
-        """Row counts per part and task (``data/rows_train_chi_exp``, ...) and the skipped rows."""
-        counts = {
-            "data/skipped_rows": float(self.num_skipped_rows),
-            "data/duplicate_rows": float(self.num_duplicate_rows),
-            "data/conflicting_groups": float(self.num_conflicting_groups),
-        }
-        for part, rows in self.indices.items():
-            present = self.records.table.iloc[rows][list(self.tasks)].notna().sum()
-            counts.update({f"data/rows_{part}_{task}": float(present[task]) for task in self.tasks})
-        return counts
-
-    def dataset(self, part: str) -> PairDataset:
-        return PairDataset(self.records, self.indices[part], self.tasks)
+    def condition_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"temperature_K": tuple(self.hparams.temperature_range_K)}
 
     def train_statistics(self) -> dict[str, list[float] | float]:
         """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""
         return scaler_statistics(self.records.table.iloc[self.indices["train"]], self.tasks)
 
-    def _loader(self, part: str, shuffle: bool) -> DataLoader:
-        dataset = self.dataset(part)
-        sampler = None
-        if not shuffle and torch.distributed.is_available() and torch.distributed.is_initialized():
-            # evaluation under DDP: each rank takes its share once, no padding, so metrics on the
-            # gathered predictions equal a single-process run (training keeps Lightning's sampler)
-            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
-        return DataLoader(
-            dataset,
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            sampler=sampler,
-            collate_fn=dataset.collate,
-            num_workers=self.hparams.num_workers,
-            persistent_workers=self.hparams.num_workers > 0,
-        )
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+class IonicLiquidDataModule(PairDataModule):
+    """CO2 absorbed by ionic liquids (``x_co2``) from the bundled data or a user's CSV with columns
+    ``cation``, ``anion``, ``temperature_K`` (or ``temperature_C``), ``pressure_kPa`` (or ``pressure_bar``,
+    ``pressure_MPa``) and ``x_co2``.
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+    Args:
+        data: path of a CSV; ``None`` uses the bundled data (15,665 rows, 183 ionic liquids).
+        split: ``rows`` (random rows), ``ionic_liquid`` (leave-ionic-liquid-out: grouped by the cation
+            and anion pair), ``cation`` (leave-cation-out) or ``anion`` (leave-anion-out).
+        test_fold: which fold is the test set; ``null``: none.
+        num_folds: folds of the split.
+        val_fraction: share of the training rows, grouped like the split, used for validation.
+        seed: seed of the fold and validation draws.
+        val_seed: seed of the validation draw alone (default ``seed + 1``).
+        batch_size: ionic-liquid conditions per batch.
+        num_workers: DataLoader worker processes.
+        skip_bad_rows: train without the rows that fail the checks (written to ``skipped_rows_file``).
+        skipped_rows_file: where skipped rows go.
+        temperature_range_K: plausible temperatures; rows outside are bad rows.
+        pressure_range_kPa: plausible pressures; rows outside are bad rows.
+        max_heavy_atoms: largest ion (heavy atoms).
+        duplicates: rows repeating x_co2 for the same ionic liquid, temperature and pressure: ``average``
+            them into one (the default: the bundled data has 2,343 exact repeats, and averaging keeps
+            a repeat from sitting on both sides of a random-rows split), ``keep`` them all, or ``fail``.
+        tasks: train and evaluate on these tasks only (the system has one, ``x_co2``).
+    """
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    system = CO2_IL
+
+    def __init__(
+        self,
+        data: str | None = None,
+        split: Literal["rows", "ionic_liquid", "cation", "anion"] = "rows",
+        test_fold: int | None = 0,
+        num_folds: int = 5,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+        val_seed: int | None = None,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        skip_bad_rows: bool = False,
+        skipped_rows_file: str = "skipped_rows.csv",
+        temperature_range_K: tuple[float, float] = CO2_IL.conditions[0].valid_range,
+        pressure_range_kPa: tuple[float, float] = CO2_IL.conditions[1].valid_range,
+        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+        duplicates: Literal["keep", "average", "fail"] = "average",
+        tasks: list[str] | None = None,
+    ):
+        super().__init__()
+        self._check_tasks(tasks)
+        self.save_hyperparameters()
+
+    def condition_ranges(self) -> dict[str, tuple[float, float]]:
+        hp = self.hparams
+        return {"temperature_K": tuple(hp.temperature_range_K), "pressure_kPa": tuple(hp.pressure_range_kPa)}
+
+    def train_statistics(self) -> dict[str, float]:
+        """The isotherm head's 1/T scaler, fitted on the training rows."""
+        return inverse_temperature_statistics(self.records.table.iloc[self.indices["train"]])

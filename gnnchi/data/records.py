@@ -1,10 +1,11 @@
 """Pair tables: normalise a table's columns and check every row before any training.
 
-A pair table of the chi system (:data:`gnnchi.systems.CHI`) has one row per (polymer, solvent,
-temperature) observation with columns ``polymer`` (repeat unit SMILES with two `*`), ``solvent``
-(SMILES), exactly one of ``temperature_K`` / ``temperature_C``, and any of the targets
-``soluble`` (1 solvent, 0 non-solvent), ``chi_exp`` and ``chi_cosmo`` (missing values allowed:
-they are masked). Columns, units, tasks and their checks come from the system declaration.
+A pair table has one row per observation: one SMILES column per molecule of the system, one column
+per condition in any of its units, and any of the system's targets (missing values allowed: they
+are masked). For the chi system (:data:`gnnchi.systems.CHI`, the default) that is ``polymer``
+(repeat unit SMILES with two `*`), ``solvent``, exactly one of ``temperature_K`` / ``temperature_C``,
+and any of ``soluble`` (1 solvent, 0 non-solvent), ``chi_exp`` and ``chi_cosmo``. Columns, units,
+tasks and their checks come from the system declaration.
 """
 
 from __future__ import annotations
@@ -20,31 +21,29 @@ from gnnchi.data.tables import condition_column, read_csv_table
 from gnnchi.errors import DataValidationError, InvalidSmilesError, RowProblem
 from gnnchi.featurizers import MolGraph, featurize
 from gnnchi.featurizers.atom import vocabulary_warning
-from gnnchi.systems.chi import CHI, DEFAULT_TEMPERATURE_RANGE_K, TEMPERATURE
+from gnnchi.systems import CHI, System
 
-SYSTEM = CHI
-TASKS = SYSTEM.task_names
-
-
-def read_pairs_csv(path: str | Path) -> pd.DataFrame:
+def read_pairs_csv(path: str | Path, system: System = CHI) -> pd.DataFrame:
     """Read a pair table and normalise it with :func:`normalize_columns`."""
-    frame = read_csv_table(path, dtype={c: str for c in SYSTEM.molecule_columns})
-    return normalize_columns(frame, str(path))
+    frame = read_csv_table(path, dtype={c: str for c in system.molecule_columns})
+    return normalize_columns(frame, str(path), system=system)
 
 
-def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = False) -> pd.DataFrame:
-    """Return a copy with ``temperature_K`` (converted from °C if needed), every target column
-    (NaN where absent) and ``row`` (the row's line number in the file, header = line 1; with
-    ``lines_given`` the frame's own ``row`` column holds them, as in the bundled data)."""
-    missing = [c for c in SYSTEM.molecule_columns if c not in frame.columns]
+def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = False, system: System = CHI) -> pd.DataFrame:
+    """Return a copy with each condition in its canonical unit (``temperature_K`` from °C, ...), every
+    target column (NaN where absent) and ``row`` (the row's line number in the file, header = line 1;
+    with ``lines_given`` the frame's own ``row`` column holds them, as in the bundled data)."""
+    missing = [c for c in system.molecule_columns if c not in frame.columns]
+    tasks = system.task_names
     if missing:
+        units = "; ".join(f"one of {list(c.units)}" for c in system.conditions)
         raise DataValidationError(
             source,
             [],
-            f"missing column(s) {missing}; found {list(frame.columns)}; expected {', '.join(SYSTEM.molecule_columns)}, "
-            f"one of {list(TEMPERATURE.units)} and any of {list(TASKS)}",
+            f"missing column(s) {missing}; found {list(frame.columns)}; expected {', '.join(system.molecule_columns)}, "
+            f"{units} and any of {list(tasks)}",
         )
-    temperature = condition_column(frame, TEMPERATURE, source)
+    given = {condition.name: condition_column(frame, condition, source) for condition in system.conditions}
     out = frame.copy()
     if not lines_given:  # a user's own "row" column is kept as "row_input"; "row" is the file line
         out = out.rename(columns={"row": "row_input"})
@@ -59,13 +58,15 @@ def normalize_columns(frame: pd.DataFrame, source: str, lines_given: bool = Fals
             unparsed[i].append((column, text.iloc[i]))
         return values
 
-    if temperature is None:
-        out[TEMPERATURE.name] = np.nan
-    else:
-        out[TEMPERATURE.name] = TEMPERATURE.units[temperature](numeric(temperature))
-        if temperature != TEMPERATURE.name:
-            out.pop(temperature)
-    for task in TASKS:
+    for condition in system.conditions:
+        column = given[condition.name]
+        if column is None:
+            out[condition.name] = np.nan
+        else:
+            out[condition.name] = condition.units[column](numeric(column))
+            if column != condition.name:
+                out.pop(column)
+    for task in tasks:
         out[task] = numeric(task) if task in out.columns else np.nan
     out["_unparsed"] = unparsed
     return out
@@ -83,10 +84,15 @@ class PairRecords:
     table: pd.DataFrame
     graphs: dict[str, list[MolGraph]]
     vocabulary_warnings: dict[str, str] = field(default_factory=dict)  # SMILES -> what is unknown
+    system: System = CHI
 
     def targets(self) -> np.ndarray:
-        """[num_rows, len(TASKS)] float32, NaN where missing."""
-        return self.table[list(TASKS)].to_numpy(np.float32)
+        """[num_rows, num_tasks] float32 in the system's task order, NaN where missing."""
+        return self.table[list(self.system.task_names)].to_numpy(np.float32)
+
+    def conditions(self) -> np.ndarray:
+        """[num_rows, num_conditions] float32 in the system's condition order (canonical units)."""
+        return self.table[[c.name for c in self.system.conditions]].to_numpy(np.float32)
 
 
 class _MoleculeCache:
@@ -110,10 +116,10 @@ class _MoleculeCache:
         return self.index[smiles]
 
 
-def _target_problems(row: int, targets: dict[str, float]) -> list[RowProblem]:
+def _target_problems(row: int, targets: dict[str, float], system: System) -> list[RowProblem]:
     """A regression target must be finite; a label 0 or 1 (NaN means missing)."""
     problems = []
-    for task in SYSTEM.tasks:
+    for task in system.tasks:
         value = targets[task.name]
         if task.kind == "regression" and np.isinf(value):
             problems.append(RowProblem(row, task.name, str(value), f"{task.name.split('_')[0]} must be a finite number"))
@@ -126,25 +132,34 @@ def check_pairs(
     frame: pd.DataFrame,
     source: str,
     require_target: bool = True,
-    temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+    temperature_range_K: tuple[float, float] | None = None,
     max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+    system: System = CHI,
+    condition_ranges: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[PairRecords, list[RowProblem]]:
     """Check every row of a normalised table; return the good rows and ALL problems found.
 
-    A row whose regression targets are all missing may omit the temperature (a label-only row,
-    measured at the condition's default); a row with a regression target may not.
+    Each condition must lie in its range: ``condition_ranges`` by name, else the declared
+    ``valid_range`` (``temperature_range_K`` sets the temperature's). A condition with a declared
+    default may be missing in a row whose regression targets are all missing (a label-only row,
+    measured at the default); any other missing condition is a problem.
     """
-    caches = {m.column: _MoleculeCache(m.kind, max_heavy_atoms) for m in SYSTEM.molecules}
-    regression = SYSTEM.tasks_of_kind("regression")
+    ranges = {c.name: tuple(c.valid_range) for c in system.conditions}
+    ranges.update(condition_ranges or {})
+    if temperature_range_K is not None:
+        ranges["temperature_K"] = tuple(temperature_range_K)
+    tasks = system.task_names
+    caches = {m.column: _MoleculeCache(m.kind, max_heavy_atoms) for m in system.molecules}
+    regression = system.tasks_of_kind("regression")
     bad_smiles: dict[tuple[str, str], str] = {}
     problems: list[RowProblem] = []
-    columns = {c: frame[c].to_numpy() for c in ("row", *SYSTEM.molecule_columns, TEMPERATURE.name, *TASKS)}
+    condition_names = [c.name for c in system.conditions]
+    columns = {c: frame[c].to_numpy() for c in ("row", *system.molecule_columns, *condition_names, *tasks)}
     unparsed = frame["_unparsed"].to_numpy() if "_unparsed" in frame.columns else [[]] * len(frame)
     sources = frame["source"].astype(str).to_numpy() if "source" in frame.columns else [""] * len(frame)
     parts = ("idx", "key", "group_key")
-    fields: dict[str, list] = {f"{c}_{part}": [] for c in SYSTEM.molecule_columns for part in parts}
+    fields: dict[str, list] = {f"{c}_{part}": [] for c in system.molecule_columns for part in parts}
     keep: list[int] = []
-    low, high = temperature_range_K
     for i in range(len(frame)):
         row = int(columns["row"][i])
         row_problems = [RowProblem(row, column, text, "not a number") for column, text in unparsed[i]]
@@ -160,40 +175,47 @@ def check_pairs(
             except InvalidSmilesError as err:
                 bad_smiles[(column, smiles)] = err.reason
                 row_problems.append(RowProblem(row, column, smiles, err.reason))
-        targets = {t: columns[t][i] for t in TASKS}
-        row_problems += _target_problems(row, targets)
+        targets = {t: columns[t][i] for t in tasks}
+        row_problems += _target_problems(row, targets, system)
         has_value = any(np.isfinite(targets[t]) for t in regression)
-        if require_target and not any(np.isfinite(targets[t]) for t in TASKS):
-            row_problems.append(RowProblem(row, "targets", "", f"no target value; give any of {list(TASKS)}"))
-        temperature = columns[TEMPERATURE.name][i]
-        if np.isnan(temperature):
-            if has_value and not any(c in TEMPERATURE.units for c, _ in unparsed[i]):  # reported as not a number
-                row_problems.append(RowProblem(row, TEMPERATURE.name, "", "missing temperature for a chi value"))
-        elif not low <= temperature <= high:
-            row_problems.append(
-                RowProblem(row, TEMPERATURE.name, f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
-            )
+        if require_target and not any(np.isfinite(targets[t]) for t in tasks):
+            row_problems.append(RowProblem(row, "targets", "", f"no target value; give any of {list(tasks)}"))
+        for condition in system.conditions:
+            value = columns[condition.name][i]
+            low, high = ranges[condition.name]
+            word = condition.name.split("_")[0]
+            if np.isnan(value):
+                reported = any(c in condition.units for c, _ in unparsed[i])  # already reported as not a number
+                if not reported and (condition.default is None or has_value):
+                    target = f" for a {regression[0].split('_')[0]} value" if has_value and condition.default is not None else ""
+                    row_problems.append(RowProblem(row, condition.name, "", f"missing {word}{target}"))
+            elif not low <= value <= high:
+                unit = condition.name.rsplit("_", 1)[-1]
+                row_problems.append(RowProblem(row, condition.name, f"{value:g}",
+                                               f"outside the plausible range {low:g}-{high:g} {unit}"))  # fmt: skip
         if row_problems:
             problems += [replace(p, source=sources[i]) for p in row_problems] if sources[i] else row_problems
             continue
         keep.append(i)
-        for column in SYSTEM.molecule_columns:
+        for column in system.molecule_columns:
             for part, value in zip(parts, found[column]):
                 fields[f"{column}_{part}"].append(value)
     table = frame.iloc[keep].drop(columns="_unparsed", errors="ignore").reset_index(drop=True)
     for name, values in fields.items():
         table[name] = values
-    table[TEMPERATURE.name] = table[TEMPERATURE.name].fillna(TEMPERATURE.default)
-    used = set().union(*(table[c].str.strip() for c in SYSTEM.molecule_columns))
+    for condition in system.conditions:
+        if condition.default is not None:
+            table[condition.name] = table[condition.name].fillna(condition.default)
+    used = set().union(*(table[c].str.strip() for c in system.molecule_columns))
     warnings = {s: w for cache in caches.values() for s, w in cache.warnings.items() if s in used}
-    return PairRecords(table, {c: cache.graphs for c, cache in caches.items()}, warnings), problems
+    return PairRecords(table, {c: cache.graphs for c, cache in caches.items()}, warnings, system), problems
 
 
 DUPLICATE_POLICIES = ("keep", "average", "fail")
 
 
-def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[RowProblem], int]:
-    """Rows that repeat a target of the same task for the same pair (canonical keys) and temperature.
+def resolve_duplicates(table: pd.DataFrame, policy: str, system: System = CHI) -> tuple[pd.DataFrame, list[RowProblem], int]:
+    """Rows that repeat a target of the same task for the same pair (canonical keys) and conditions.
 
     ``keep`` trains on all of them; ``average`` keeps the first row of each group with the mean chi
     (for ``soluble`` the majority label; a tie drops the label) and drops rows left without a
@@ -204,9 +226,11 @@ def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, 
     if policy not in DUPLICATE_POLICIES:
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
     table = table.copy()
-    keys = [*(table[f"{c}_key"] for c in SYSTEM.molecule_columns), table[TEMPERATURE.name].round(2)]
+    keys = [*(table[f"{c}_key"] for c in system.molecule_columns), *(table[c.name].round(4) for c in system.conditions)]
+    tasks = system.task_names
+    what = f"pair and {' and '.join(c.name.split('_')[0] for c in system.conditions)}"
     problems, conflicts = [], 0
-    for task in TASKS:
+    for task in tasks:
         present = table[task].notna()
         groups = table.loc[present, task].groupby([k[present] for k in keys], sort=False)
         for _, values in groups:
@@ -217,16 +241,16 @@ def resolve_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, 
             first = table.at[values.index[0], "row"]
             detail = f"; values {sorted(set(values.round(6).tolist()))} conflict" if conflict else ""
             problems += [
-                RowProblem(int(table.at[i, "row"]), task, f"{values[i]:g}", f"same pair and temperature as row {first}{detail}",
+                RowProblem(int(table.at[i, "row"]), task, f"{values[i]:g}", f"same {what} as row {first}{detail}",
                            str(table.at[i, "source"]) if "source" in table.columns else "")  # fmt: skip
                 for i in values.index[1:]
             ]
             if policy == "average":
                 mean = float(values.mean())
-                if SYSTEM.task(task).kind == "classification":
+                if system.task(task).kind == "classification":
                     mean = float(round(mean)) if mean != 0.5 else np.nan
                 table.loc[values.index, task] = np.nan
                 table.at[values.index[0], task] = mean
     if policy == "average":
-        table = table[table[list(TASKS)].notna().any(axis=1)].reset_index(drop=True)
+        table = table[table[list(tasks)].notna().any(axis=1)].reset_index(drop=True)
     return table, problems, conflicts

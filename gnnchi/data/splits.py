@@ -1,6 +1,8 @@
 """Grouped splits: every row of every task that shares a group lands in the same fold.
 
-Groups: ``pair`` (polymer, solvent), ``polymer`` or ``solvent``, by the molecules' group keys
+Groups: the molecule columns the system names for the split (chi: ``pair`` (polymer, solvent),
+``polymer`` or ``solvent``; a split with no columns, such as ``rows``, groups nothing: each row is
+its own group), by the molecules' group keys
 (``<column>_group_key``: canonical keys without stereo, so stereo twins such as ``*C/C=C/C*`` and
 ``*CC=CC*`` always share a fold). The ``paper`` split is pair-grouped with the paper's test folds
 (column ``fold``, for chi_exp) and folds drawn at random for pairs the paper does not cover; where
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.errors import SplitError
-from gnnchi.systems.chi import CHI
+from gnnchi.systems import CHI, System
 
 SplitName = Literal["paper", "pair", "polymer", "solvent"]
 SPLITS = tuple(CHI.splits)
@@ -26,17 +28,19 @@ log = logging.getLogger(__name__)
 _warned: set[str] = set()  # each fold-moving warning once per process (evaluate and tune split many times)
 
 
-def group_keys(table: pd.DataFrame, split: SplitName) -> pd.Series:
+def group_keys(table: pd.DataFrame, split: SplitName, system: System = CHI) -> pd.Series:
     """The group of each row: the group keys (``<column>_group_key``, canonical keys without
     stereo, :func:`gnnchi.chem.group_key`) of the split's molecule columns, as the system declares
     them: spelling variants and stereo twins of a molecule share a group."""
-    return _joined_keys(table, split, "group_key")
+    return _joined_keys(table, split, "group_key", system)
 
 
-def _joined_keys(table: pd.DataFrame, split: SplitName, part: str) -> pd.Series:
-    if split not in CHI.splits:
-        raise SplitError(f"unknown split {split!r}; choose one of {SPLITS}")
-    columns = [f"{column}_{part}" for column in CHI.splits[split]]
+def _joined_keys(table: pd.DataFrame, split: SplitName, part: str, system: System = CHI) -> pd.Series:
+    if split not in system.splits:
+        raise SplitError(f"unknown split {split!r}; choose one of {tuple(system.splits)}")
+    if not system.splits[split]:  # every row its own group
+        return pd.Series(np.arange(len(table)).astype(str), index=table.index)
+    columns = [f"{column}_{part}" for column in system.splits[split]]
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise SplitError(f"the table has no {missing} column(s); tables from records.check_pairs carry them")
@@ -77,9 +81,9 @@ def _given_folds(table: pd.DataFrame, groups: pd.Series, split: SplitName) -> di
     return fold_of
 
 
-def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int) -> np.ndarray:
+def assign_folds(table: pd.DataFrame, split: SplitName, num_folds: int, seed: int, system: System = CHI) -> np.ndarray:
     """Fold (0..num_folds-1) of each row; groups are balanced by row count."""
-    groups = group_keys(table, split)
+    groups = group_keys(table, split, system)
     sizes = groups.value_counts()
     fold_of: dict[str, int] = {}
     if split == "paper":
@@ -108,6 +112,7 @@ def split_indices(
     val_fraction: float = 0.1,
     seed: int = 0,
     val_seed: int | None = None,
+    system: System = CHI,
 ) -> dict[str, np.ndarray]:
     """Row indices of ``train``, ``val`` and ``test``; no group is in two of them. ``test_fold``
     None: no test rows (a model trained on every row but the validation groups).
@@ -117,10 +122,10 @@ def split_indices(
     """
     if test_fold is not None and not 0 <= test_fold < num_folds:
         raise SplitError(f"test_fold must be in 0..{num_folds - 1} (or null: no test rows), got {test_fold}")
-    folds = assign_folds(table, split, num_folds, seed)
+    folds = assign_folds(table, split, num_folds, seed, system)
     test = np.flatnonzero(folds == test_fold) if test_fold is not None else np.zeros(0, dtype=int)
     rest = np.flatnonzero(folds != test_fold) if test_fold is not None else np.arange(len(table))
-    groups = group_keys(table, split).to_numpy()
+    groups = group_keys(table, split, system).to_numpy()
     rest_groups = pd.unique(groups[rest])
     rng = np.random.default_rng(seed + 1 if val_seed is None else val_seed)
     rest_groups = rest_groups[rng.permutation(len(rest_groups))]

@@ -1,8 +1,10 @@
 """Where encodings and pair outputs come from: an exported ONNX model (torch-free) or checkpoints (torch).
 
-Both give the same five things: ``metadata`` (latent_dim, ensemble_members), ``uncertainty`` (the
-model's calibration and training domain, or None), ``heads()`` (each member's head as arrays),
-``encode(kind, graphs)`` -> [G, n * 2k] and ``pair(...)`` -> [P, n, 1 + C].
+Both give the same things: ``system`` (what the model predicts), ``metadata`` (ensemble_members, and
+latent_dim for chi), ``encoding_width`` (n members x one member's encoding), ``uncertainty`` (the model's
+calibration and training domain, or None), ``heads()`` (each member's pair head as arrays: chi
+:class:`~gnnchi.inference.screening.HeadParameters`, co2_il :class:`~gnnchi.inference.isotherm.IsothermParameters`),
+``encode(kind, graphs)`` -> [G, encoding_width] and ``pair(*encodings, *conditions)`` -> [P, n, outputs].
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ class OnnxBackend:
             import onnxruntime as ort
         except ImportError:  # pragma: no cover - onnxruntime is a dependency
             raise ModelFileError("reading an ONNX model needs onnxruntime: pip install onnxruntime") from None
+        try:
+            main = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as err:
+            raise ModelFileError(f"{path} is not a readable ONNX model ({str(err).splitlines()[0]})") from None
+        self.system = onnx_format.system_of(main.get_modelmeta().custom_metadata_map)
         self.sessions = {}
-        for part, file in onnx_format.file_names(path).items():
+        for part, file in onnx_format.file_names(path, self.system).items():
             if part == "pair_model":
                 continue
             if not file.is_file():
@@ -37,18 +44,23 @@ class OnnxBackend:
                 raise ModelFileError(f"{file} is not a readable ONNX model ({str(err).splitlines()[0]})") from None
             onnx_format.check_part_metadata(self.sessions[part].get_modelmeta().custom_metadata_map, part, file)
         self.metadata = self.sessions["pair_head"].get_modelmeta().custom_metadata_map
+        self.encoding_width = onnx_format.encoding_width(self.metadata)
         self.uncertainty = onnx_format.uncertainty_from_metadata(self.metadata)
+        self.encoder_of = {m.kind: m.encoder for m in self.system.molecules}
 
-    def heads(self) -> list[HeadParameters]:
+    def heads(self) -> list:
+        if self.system.name == "co2_il":
+            return onnx_format.isotherm_heads_from_metadata(self.metadata)
         return onnx_format.heads_from_metadata(self.metadata)
 
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         feeds = dict(zip(onnx_format.GRAPH_INPUTS, collate_graphs(graphs)))
         feeds["graph_ids"] = np.arange(len(graphs), dtype=np.int64)
-        return self.sessions[onnx_format.ENCODER_OF[kind]].run(None, feeds)[0]
+        return self.sessions[self.encoder_of[kind]].run(None, feeds)[0]
 
-    def pair(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperature_K: np.ndarray) -> np.ndarray:
-        feeds = dict(zip(onnx_format.HEAD_INPUTS, (polymer_latent, solvent_latent, temperature_K)))
+    def pair(self, *arrays: np.ndarray) -> np.ndarray:
+        """Each molecule's encodings [P, encoding_width], then each condition [P] float32 -> [P, n, outputs]."""
+        feeds = dict(zip(onnx_format.head_inputs(self.system), arrays))
         return self.sessions["pair_head"].run(None, feeds)[0]
 
 
@@ -61,23 +73,31 @@ class TorchBackend:
         from gnnchi.inference.calibration import from_record
         from gnnchi.models.ensemble import load_ensemble, uncertainty_record_of
 
+        from gnnchi.inference.isotherm import IsothermParameters
+        from gnnchi.systems import get_system
+
         self.torch = torch
         self.net = load_ensemble(paths)
+        self.system = get_system(self.net.system_name)
         self.uncertainty = from_record(uncertainty_record_of(paths))
-        self.metadata = {
-            onnx_format.LATENT_DIM: str(self.net.latent_dim),
-            onnx_format.MEMBERS: str(self.net.num_members),
-        }
+        self.metadata = {onnx_format.MEMBERS: str(self.net.num_members), onnx_format.SYSTEM: self.system.name}
+        if self.system.name == "co2_il":
+            self._head = IsothermParameters.from_torch
+            self.encoding_width = self.net.encoding_dim * self.net.num_members
+        else:
+            self._head = HeadParameters.from_torch
+            self.metadata[onnx_format.LATENT_DIM] = str(self.net.latent_dim)
+            self.encoding_width = 2 * self.net.latent_dim * self.net.num_members
 
-    def heads(self) -> list[HeadParameters]:
-        return [HeadParameters.from_torch(member.head) for member in self.net.members]
+    def heads(self) -> list:
+        return [self._head(member.head) for member in self.net.members]
 
     def encode(self, kind: str, graphs: list[MolGraph]) -> np.ndarray:
         arrays = [self.torch.from_numpy(a) for a in collate_graphs(graphs)]
         with self.torch.no_grad():
             return getattr(self.net, f"encode_{kind}s")(*arrays, len(graphs)).numpy()
 
-    def pair(self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperature_K: np.ndarray) -> np.ndarray:
-        t = self.torch.from_numpy
+    def pair(self, *arrays: np.ndarray) -> np.ndarray:
+        """Each molecule's encodings [P, encoding_width], then each condition [P] float32 -> [P, n, outputs]."""
         with self.torch.no_grad():
-            return self.net.pair_head(t(polymer_latent), t(solvent_latent), t(temperature_K)).numpy()
+            return self.net.pair_head(*(self.torch.from_numpy(a) for a in arrays)).numpy()

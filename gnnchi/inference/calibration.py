@@ -26,7 +26,10 @@ MIN_ROWS = 10  # fewer validation rows with a target: the task keeps its raw spr
 
 
 class TaskCalibration(NamedTuple):
-    """sigma^2 = (a spread)^2 + b^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2."""
+    """sigma^2 = (a spread)^2 + b^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2.
+
+    ``c_polymer`` and ``c_solvent`` weigh the novelty of the system's first and second molecule (the
+    names are the chi system's; for co2_il they are the cation's and the anion's)."""
 
     a: float
     b: float

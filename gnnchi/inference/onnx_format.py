@@ -15,31 +15,80 @@ import numpy as np
 
 from gnnchi.errors import ModelFileError
 from gnnchi.inference.screening import HeadParameters
-from gnnchi.systems.chi import CHI
+from gnnchi.systems import CHI, System, get_system
 
 EXPORT_FORMAT = "3"  # 2: outputs [P, members, 1 + C] and per-member head metadata; 3: + solubility_temperature
 MOLECULE_KINDS = tuple(m.kind for m in CHI.molecules)  # the encoders' inputs, in the system's order
 ENCODER_OF = {m.kind: m.encoder for m in CHI.molecules}  # molecule kind -> the part that encodes it
-PARTS = ("pair_model", *ENCODER_OF.values(), "pair_head")
+PARTS = ("pair_model", *ENCODER_OF.values(), "pair_head")  # the chi system's; parts(system) for any
 GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
 ENCODER_INPUTS = (*GRAPH_INPUTS, "graph_ids")  # graph_ids [G]: the number of graphs as a shape
 PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in MOLECULE_KINDS for name in GRAPH_INPUTS) + ("temperature_K",)
 HEAD_INPUTS = ("polymer_latent", "solvent_latent", "temperature_K")
 OUTPUTS = {"pair_model": "outputs", "polymer_encoder": "latent", "solvent_encoder": "latent", "pair_head": "outputs"}
+
+
+def parts(system: System) -> tuple[str, ...]:
+    """The files of an export of ``system``: the whole model, one encoder per molecule kind, the pair head."""
+    return ("pair_model", *(m.encoder for m in system.molecules), "pair_head")
+
+
+def pair_inputs(system: System) -> tuple[str, ...]:
+    """Inputs of the whole model: each molecule's graph arrays, then each condition [P]."""
+    return tuple(f"{m.kind}_{name}" for m in system.molecules for name in GRAPH_INPUTS) + tuple(c.name for c in system.conditions)
+
+
+def head_inputs(system: System) -> tuple[str, ...]:
+    """Inputs of the pair head: each molecule's encodings [P, n E], then each condition [P]."""
+    return tuple(f"{m.kind}_latent" for m in system.molecules) + tuple(c.name for c in system.conditions)
+
+
+def system_of(metadata: dict[str, str]) -> System:
+    """The system an exported part belongs to (exports without the key are chi models)."""
+    try:
+        return get_system(metadata.get(SYSTEM, CHI.name))
+    except KeyError as err:
+        raise ModelFileError(f"this model is of a system this gnnchi does not know ({err.args[0]})") from None
+
+
 # metadata keys
 VERSION, PART, FORMAT, FEATURIZER, TASKS, OUTPUT_COLUMNS = (
     "gnnchi_version", "gnnchi_part", "export_format", "featurizer_version", "tasks", "output_columns",
 )  # fmt: skip
 LATENT_DIM, MEMBERS = "latent_dim", "ensemble_members"
+SYSTEM = "system"  # absent in chi exports written before there were other systems
+ENCODING_DIM = "encoding_dim"  # one member's encoding width (chi: 2k)
+ISOTHERM_HEADS = "isotherm_heads"  # co2_il: one gnnchi.inference.isotherm.IsothermParameters per member, JSON
 UNCERTAINTY = "uncertainty"  # the pair head's: the model's uncertainty record (gnnchi.inference.calibration), JSON
 HEAD_KEYS = ("temperature_order", "temperature_scaling", "chi_scaling", "head_linear", "solubility_temperature")  # one entry per member
 
 
-def file_names(output: str | Path) -> dict[str, Path]:
+def file_names(output: str | Path, system: System = CHI) -> dict[str, Path]:
     """``gnnchi.onnx`` and its parts ``gnnchi.polymer_encoder.onnx``, ... beside it."""
     output = Path(output)
     stem = output.name[: -len(".onnx")] if output.name.endswith(".onnx") else output.name
-    return {part: output if part == "pair_model" else output.with_name(f"{stem}.{part}.onnx") for part in PARTS}
+    return {part: output if part == "pair_model" else output.with_name(f"{stem}.{part}.onnx") for part in parts(system)}
+
+
+def common_metadata(
+    part: str, system: System, members: int, output_columns: list[str], uncertainty_record: dict | None = None
+) -> dict[str, str]:
+    """What every exported part carries: versions, its part and system, tasks, output columns, members
+    and, for the pair head, the model's uncertainty record."""
+    import gnnchi
+    from gnnchi.featurizers import FEATURIZER_VERSION
+
+    return {
+        VERSION: gnnchi.__version__,
+        PART: part,
+        FORMAT: EXPORT_FORMAT,
+        FEATURIZER: str(FEATURIZER_VERSION),
+        SYSTEM: system.name,
+        TASKS: json.dumps(list(system.task_names)),
+        OUTPUT_COLUMNS: json.dumps(output_columns),
+        MEMBERS: str(members),
+        **({UNCERTAINTY: json.dumps(uncertainty_record)} if uncertainty_record is not None else {}),
+    }
 
 
 def part_metadata(
@@ -50,20 +99,14 @@ def part_metadata(
     output_columns: list[str],
     uncertainty_record: dict | None = None,
 ) -> dict[str, str]:
-    """The metadata of one exported part (``heads``: one per member, in the encodings' column-block order;
-    ``uncertainty_record``: the pair head's, when the model has one)."""
-    import gnnchi
-    from gnnchi.featurizers import FEATURIZER_VERSION
-
+    """The metadata of one exported part of a chi model (``heads``: one per member, in the encodings'
+    column-block order; ``uncertainty_record``: the pair head's, when the model has one)."""
+    if tasks != list(CHI.task_names):
+        raise ValueError(f"a chi export has the tasks {list(CHI.task_names)}, not {tasks}")
     return {
-        VERSION: gnnchi.__version__,
-        PART: part,
-        FORMAT: EXPORT_FORMAT,
-        FEATURIZER: str(FEATURIZER_VERSION),
-        TASKS: json.dumps(tasks),
-        OUTPUT_COLUMNS: json.dumps(output_columns),
+        **common_metadata(part, CHI, len(heads), output_columns, uncertainty_record),
         LATENT_DIM: str(latent_dim),
-        MEMBERS: str(len(heads)),
+        ENCODING_DIM: str(2 * latent_dim),
         "temperature_order": json.dumps([h.order for h in heads]),
         "temperature_scaling": json.dumps([{"inv_t_mean": h.inv_t_mean, "inv_t_std": h.inv_t_std} for h in heads]),
         "chi_scaling": json.dumps([{"mean": h.chi_mean.tolist(), "std": h.chi_std.tolist()} for h in heads]),
@@ -71,8 +114,30 @@ def part_metadata(
         "solubility_temperature": json.dumps(
             [{"slope": h.solubility_chi_slope, "reference_temperature_K": h.reference_temperature_K} for h in heads]
         ),
-        **({UNCERTAINTY: json.dumps(uncertainty_record)} if uncertainty_record is not None else {}),
     }
+
+
+def isotherm_metadata(part: str, heads: list, output_columns: list[str], uncertainty_record: dict | None = None) -> dict[str, str]:
+    """The metadata of one exported part of a co2_il model (``heads``: one
+    :class:`~gnnchi.inference.isotherm.IsothermParameters` per member)."""
+    return {
+        **common_metadata(part, get_system("co2_il"), len(heads), output_columns, uncertainty_record),
+        ENCODING_DIM: str(heads[0].encoding_dim),
+        ISOTHERM_HEADS: json.dumps([h.to_json() for h in heads]),
+    }
+
+
+def isotherm_heads_from_metadata(metadata: dict[str, str]) -> list:
+    """Each member's isotherm head, as :func:`isotherm_metadata` wrote it."""
+    from gnnchi.inference.isotherm import IsothermParameters
+
+    return [IsothermParameters.from_json(h) for h in json.loads(metadata[ISOTHERM_HEADS])]
+
+
+def encoding_width(metadata: dict[str, str]) -> int:
+    """The width of an export's encodings: members x one member's (chi exports before the key: 2k)."""
+    per_member = int(metadata[ENCODING_DIM]) if ENCODING_DIM in metadata else 2 * int(metadata[LATENT_DIM])
+    return per_member * int(metadata[MEMBERS])
 
 
 def check_part_metadata(metadata: dict[str, str], part: str, file: Path) -> None:

@@ -17,40 +17,22 @@ from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
 from gnnchi.featurizers import featurize
 from gnnchi.featurizers.atom import vocabulary_warning
 from gnnchi.inference.backends import OnnxBackend, TorchBackend
-from gnnchi.inference.onnx_format import LATENT_DIM, MEMBERS
+from gnnchi.inference.onnx_format import LATENT_DIM, MEMBERS, SYSTEM
 from gnnchi.inference.screening import Grid, screen_grid, sigmoid
+from gnnchi.systems import CHI
 from gnnchi.systems.chi import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K
 
 PREDICTION_COLUMNS = tuple(c for name in (*CHI_TASKS, "p_soluble") for c in (name, f"{name}_std"))
 MOLECULES_PER_CALL = 4096
 
 
-class Predictor:
-    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with a
-    standard deviation.
+class PairPredictor:
+    """What predictors of every system share: the model (ONNX or checkpoints), the RDKit gate and
+    featurization of each distinct SMILES once, its encoding by the model, its novelty against the
+    training data, and the notes (vocabulary, domain) a prediction carries. Subclasses give ``predict``."""
 
-    The std of chi is calibrated (``calibrated=True``, the default) where the model carries its fitted
-    uncertainty (:mod:`gnnchi.inference.calibration`): it combines the spread over members with how far
-    each molecule is from the training data, so it is given for a single model too. Otherwise, and for
-    P(soluble), it is the spread over members (NaN for a single model).
-
-    >>> predictor = Predictor()                        # the shipped model (gnnchi.release)
-    >>> predictor = Predictor("export/gnnchi.onnx")    # or .ckpt files, a list of them, an ensemble.json
-    >>> predictor.predict(["*CC(*)c1ccccc1", "*CCO*"], "Cc1ccccc1", 298.15)   # one solvent, one temperature
-    """
-
-    def __init__(
-        self,
-        model=None,
-        temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
-        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
-        calibrated: bool = True,
-    ):
-        """``model``: None (the shipped model), a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list
-        of checkpoint paths (an ensemble), or a backend (:mod:`gnnchi.inference.backends`).
-        ``calibrated``: False gives the raw spread over members as the std of chi."""
+    def __init__(self, model=None, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, calibrated: bool = True):
         self.backend = load_backend(model) if model is None or isinstance(model, (str, Path, list, tuple)) else model
-        self.temperature_range_K = tuple(temperature_range_K)
         self.max_heavy_atoms = max_heavy_atoms
         uncertainty = getattr(self.backend, "uncertainty", None)
         self.calibration = uncertainty.calibration if uncertainty is not None and calibrated else {}
@@ -60,17 +42,12 @@ class Predictor:
         self._novelty: dict[tuple[str, str], float] = {}  # (kind, SMILES) -> 1 - highest similarity to training
 
     @classmethod
-    def from_file(cls, path, **kwargs) -> Predictor:
+    def from_file(cls, path, **kwargs):
         """An exported ONNX model (``.onnx``, torch-free), or checkpoints (``.ckpt``, needs torch):
         one path, an ``ensemble.json`` manifest, or a list of them (an ensemble). Same as ``Predictor(path)``."""
         if path is None:
             raise ModelFileError("no model file given")
         return cls([Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path], **kwargs)
-
-    @property
-    def latent_dim(self) -> int:
-        """k of each member."""
-        return int(self.backend.metadata[LATENT_DIM])
 
     @property
     def num_members(self) -> int:
@@ -102,7 +79,7 @@ class Predictor:
             chunk = good[start : start + MOLECULES_PER_CALL]
             for s, row in zip(chunk, self.backend.encode(kind, [graphs[s] for s in chunk])):
                 latent[s] = row
-        out = np.full((len(smiles), 2 * self.latent_dim * self.num_members), np.nan, np.float32)
+        out = np.full((len(smiles), self.backend.encoding_width), np.nan, np.float32)
         for i, s in enumerate(smiles):
             if s in latent:
                 out[i] = latent[s]
@@ -112,6 +89,50 @@ class Predictor:
         """[len(smiles)] 1 - the highest Tanimoto similarity to a training molecule of this kind, for
         molecules already encoded (0 where the model carries no training domain)."""
         return np.array([self._novelty.get((kind, s), 0.0) for s in smiles])
+
+    def molecule_notes(self, molecules: dict[str, str]) -> str:
+        """"" or what in these encoded molecules ({kind: SMILES}) is outside the featurizer's vocabulary
+        or the training data."""
+        notes = (
+            (kind, note)
+            for kind, smiles in molecules.items()
+            for note in (self.vocabulary_warnings.get((kind, smiles)), self.domain_notes.get((kind, smiles)))
+        )
+        return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
+
+
+class Predictor(PairPredictor):
+    """chi_exp, chi_cosmo and P(soluble) of polymer-solvent pairs at given temperatures, each with a
+    standard deviation.
+
+    The std of chi is calibrated (``calibrated=True``, the default) where the model carries its fitted
+    uncertainty (:mod:`gnnchi.inference.calibration`): it combines the spread over members with how far
+    each molecule is from the training data, so it is given for a single model too. Otherwise, and for
+    P(soluble), it is the spread over members (NaN for a single model).
+
+    >>> predictor = Predictor()                        # the shipped model (gnnchi.release)
+    >>> predictor = Predictor("export/gnnchi.onnx")    # or .ckpt files, a list of them, an ensemble.json
+    >>> predictor.predict(["*CC(*)c1ccccc1", "*CCO*"], "Cc1ccccc1", 298.15)   # one solvent, one temperature
+    """
+
+    def __init__(
+        self,
+        model=None,
+        temperature_range_K: tuple[float, float] = DEFAULT_TEMPERATURE_RANGE_K,
+        max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+        calibrated: bool = True,
+    ):
+        """``model``: None (the shipped model), a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list
+        of checkpoint paths (an ensemble), or a backend (:mod:`gnnchi.inference.backends`).
+        ``calibrated``: False gives the raw spread over members as the std of chi."""
+        super().__init__(model, max_heavy_atoms, calibrated)
+        check_system(self.backend, CHI.name)
+        self.temperature_range_K = tuple(temperature_range_K)
+
+    @property
+    def latent_dim(self) -> int:
+        """k of each member."""
+        return int(self.backend.metadata[LATENT_DIM])
 
     def grid(
         self, polymer_latent: np.ndarray, solvent_latent: np.ndarray, temperatures_K, polymers=None, solvents=None
@@ -170,15 +191,12 @@ class Predictor:
             return "missing temperature"
         return "" if low <= temperature_K <= high else f"temperature {temperature_K:g} K outside {low:g}-{high:g} K"
 
-    def molecule_notes(self, molecules: dict[str, str]) -> str:
-        """"" or what in these encoded molecules ({kind: SMILES}) is outside the featurizer's vocabulary
-        or the training data."""
-        notes = (
-            (kind, note)
-            for kind, smiles in molecules.items()
-            for note in (self.vocabulary_warnings.get((kind, smiles)), self.domain_notes.get((kind, smiles)))
-        )
-        return "; ".join(f"{kind}: {note}" for kind, note in notes if note)
+
+def check_system(backend, system: str) -> None:
+    """Refuse a model of another system than the predictor's."""
+    found = backend.metadata.get(SYSTEM, CHI.name)
+    if found != system:
+        raise ModelFileError(f"this is a model of the {found!r} system; it cannot predict {system!r}")
 
 
 def load_backend(model):
@@ -201,25 +219,36 @@ def load_backend(model):
     return TorchBackend(paths)
 
 
+def broadcast_columns(values: dict[str, object], source: str = "predict") -> dict[str, list | np.ndarray]:
+    """Equal-length columns from ``values`` (name -> a SMILES string, a number, or a sequence of them):
+    a single string or number is repeated to the length of the others; numbers become float64 arrays."""
+    columns, single = {}, set()
+    for name, value in values.items():
+        if isinstance(value, str):
+            columns[name], single = [value], single | {name}
+        elif isinstance(value, (int, float, np.number)) or (isinstance(value, np.ndarray) and value.ndim == 0):
+            columns[name], single = np.asarray([value], dtype=np.float64), single | {name}
+        else:
+            items = list(value)
+            numeric = len(items) > 0 and not any(isinstance(v, str) for v in items)
+            columns[name] = np.asarray(items, dtype=np.float64).reshape(-1) if numeric else items
+            if numeric and np.asarray(value, dtype=np.float64).ndim > 1:
+                raise DataValidationError(source, [], f"{name} must be one number or a flat sequence")
+    lengths = {name: len(v) for name, v in columns.items() if name not in single}
+    n = max(lengths.values(), default=1)
+    if any(length != n for length in lengths.values()):
+        given = ", ".join(f"{name} {len(v)}" for name, v in columns.items())
+        raise DataValidationError(source, [], f"give as many {', '.join(values)}, or one of each to repeat (got {given})")
+    for name in single:
+        columns[name] = columns[name] * n if isinstance(columns[name], list) else np.repeat(columns[name], n)
+    return columns
+
+
 def broadcast_pairs(polymers, solvents, temperatures_K) -> tuple[list[str], list[str], np.ndarray]:
     """Equal-length lists of polymers and solvents and a float array of kelvin; a single SMILES string
     or a single temperature is repeated to the length of the others."""
-    smiles = (("polymers", polymers), ("solvents", solvents))
-    values = {name: [v] if isinstance(v, str) else list(v) for name, v in smiles}
-    single = {name for name, v in smiles if isinstance(v, str)}
-    temperatures = np.asarray(temperatures_K, dtype=np.float64)
-    if temperatures.ndim == 0:
-        single.add("temperatures_K")
-    values["temperatures_K"] = temperatures.reshape(-1)
-    lengths = {name: len(v) for name, v in values.items() if name not in single}
-    n = max(lengths.values(), default=1)
-    if temperatures.ndim > 1 or any(length != n for length in lengths.values()):
-        given = ", ".join(f"{name} {len(v)}" for name, v in values.items())
-        raise DataValidationError("predict", [], f"give as many polymers, solvents and temperatures_K, or one of "
-                                  f"each to repeat (got {given})")  # fmt: skip
-    for name in single:
-        values[name] = values[name] * n if name != "temperatures_K" else np.repeat(values[name], n)
-    return values["polymers"], values["solvents"], values["temperatures_K"]
+    columns = broadcast_columns({"polymers": polymers, "solvents": solvents, "temperatures_K": temperatures_K})
+    return list(columns["polymers"]), list(columns["solvents"]), np.asarray(columns["temperatures_K"], np.float64)
 
 
 def _prediction_columns(out: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ without importing Lightning.
 from gnnchi.models.checkpoint import build_net, load_net, model_card, read_checkpoint
 from gnnchi.models.chinet import ChiNet, HansenPairNet, PairModel
 
-_LAZY = {"ChiModule": "module", "load_checkpoint": "module"}
+_LAZY = {"ChiModule": "module", "IonicLiquidModule": "module", "PairModule": "module", "MODULES": "module",
+         "load_checkpoint": "module"}  # fmt: skip
 
 
 def __getattr__(name: str):
@@ -20,6 +21,9 @@ def __getattr__(name: str):
 
 __all__ = [
     "ChiModule",
+    "IonicLiquidModule",
+    "MODULES",
+    "PairModule",
     "ChiNet",
     "HansenPairNet",
     "PairModel",

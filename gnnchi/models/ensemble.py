@@ -19,6 +19,8 @@ from gnnchi.models.chinet import HansenPairNet, PairModel
 class EnsembleNet(PairModel):
     """n pair models with the same k: encodings [G, n * 2k], outputs [P, n, 1 + num_chi_tasks] (same inputs as ChiNet)."""
 
+    system_name = "chi"
+
     def __init__(self, members: list[HansenPairNet]):
         super().__init__()
         if not members:
@@ -113,8 +115,15 @@ def member_checkpoints(paths: list[str | Path]) -> list[Path]:
     return found
 
 
-def load_ensemble(paths: list[str | Path]) -> EnsembleNet:
-    """An eval-mode EnsembleNet from checkpoints and/or manifests (weights only, no pickled objects)."""
+def load_ensemble(paths: list[str | Path]):
+    """An eval-mode ensemble from checkpoints and/or manifests (weights only, no pickled objects): an
+    :class:`EnsembleNet` of chi models, or an :class:`~gnnchi.models.ionic_liquid.IonicLiquidEnsemble`;
+    its ``system_name`` says which."""
     from gnnchi.models.checkpoint import load_net
+    from gnnchi.models.ionic_liquid import IonicLiquidEnsemble, IonicLiquidNet
 
-    return EnsembleNet([load_net(p) for p in member_checkpoints(paths)]).eval()
+    members = [load_net(p) for p in member_checkpoints(paths)]
+    kinds = {isinstance(m, IonicLiquidNet) for m in members}
+    if len(kinds) > 1:
+        raise ModelFileError("an ensemble's members must be models of one system")
+    return (IonicLiquidEnsemble(members) if kinds == {True} else EnsembleNet(members)).eval()

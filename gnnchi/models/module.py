@@ -1,4 +1,8 @@
-"""ChiModule: trains the chi system's pair model on its tasks with missing targets masked."""
+"""The LightningModules: a system's pair model trained on its tasks with missing targets masked.
+
+:class:`PairModule` holds what every system shares (masked multitask loss, metrics, logging under DDP,
+optimiser, model card); :class:`ChiModule` and :class:`IonicLiquidModule` add their architecture arguments.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from gnnchi.data.datamodule import PairBatch
 from gnnchi.errors import ModelFileError
 from gnnchi.models.checkpoint import build_net, check_model_card, model_card, read_checkpoint
 from gnnchi.nn import MaskedMultitaskLoss
-from gnnchi.systems.chi import CHI, CHI_TASKS, CLASS_TASK, TASKS
+from gnnchi.systems import CHI, CO2_IL, System
 
 STAGES = ("train", "val", "test")
 METRIC_CLASSES = {
@@ -29,12 +33,174 @@ METRIC_CLASSES = {
 }
 
 
-def _task_metrics(task: str) -> MetricCollection:
+def _task_metrics(system: System, task: str) -> MetricCollection:
     """The metrics the system declares for ``task``."""
-    return MetricCollection({name: METRIC_CLASSES[name]() for name in CHI.task(task).metrics})
+    return MetricCollection({name: METRIC_CLASSES[name]() for name in system.task(task).metrics})
 
 
-class ChiModule(L.LightningModule):
+class PairModule(L.LightningModule):
+    """Training of a system's pair model (``self.net``, built from the hyperparameters by the system):
+    the weighted masked multitask loss, epoch metrics per task, a parity plot of each regression task
+    on the test rows, AdamW with warmup and cosine decay, and the model card in every checkpoint.
+
+    Subclasses set ``system`` and call :meth:`_build` from ``__init__`` after ``save_hyperparameters``.
+    """
+
+    system: System = CHI
+
+    def _build(self, task_weights: dict[str, float] | None) -> None:
+        tasks = self.system.task_names
+        unknown = set(task_weights or {}) - set(tasks)
+        if unknown:
+            raise ValueError(f"task_weights has unknown tasks {sorted(unknown)}; tasks are {list(tasks)}")
+        self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in tasks}
+        self.net = build_net(self.system.name, **self.hparams)
+        self.loss = MaskedMultitaskLoss([self.system.task(t).kind for t in tasks], [self.task_weights[t] for t in tasks])
+        template = {task: _task_metrics(self.system, task) for task in tasks}
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_{task}": template[task].clone(prefix=f"{stage}/", postfix=f"_{task}")
+                for stage in STAGES
+                for task in tasks
+            }
+        )
+        self.losses = nn.ModuleDict({f"{stage}_loss_{task}": MeanMetric() for stage in STAGES for task in tasks})
+        self._metric_counts = {key: 0 for key in self.metrics}
+        regression = self.system.tasks_of_kind("regression")
+        self.parity = nn.ModuleDict({f"{t}_{kind}": CatMetric() for t in regression for kind in ("pred", "target")})
+
+    def forward(self, batch: PairBatch) -> Tensor:
+        """[P, T]: the pair model's outputs (a logit for a label, the value for a regression task).
+        Each distinct molecule of the batch is encoded once, then gathered for its pairs."""
+        encodings = [
+            getattr(self.net, f"encode_{molecule.kind}s")(*graph, int(index.max()) + 1)[index]
+            for molecule, (graph, index) in zip(self.system.molecules, batch.molecules())
+        ]
+        return self.net.pair_head(*encodings, *batch.conditions)
+
+    def setup(self, stage: str) -> None:
+        """Fit the pair head's scalers on the training rows (kept as buffers in the checkpoint)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if stage == "fit" and hasattr(datamodule, "train_statistics"):
+            self.net.head.set_scalers(datamodule.train_statistics())
+
+    def on_fit_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if hasattr(datamodule, "summary"):
+            for logger in self.loggers:
+                logger.log_metrics(datamodule.summary(), step=0)
+
+    def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
+        out = self(batch)  # [P, T]
+        targets = batch.targets  # [P, T]
+        total, terms = self.loss(out, targets, self.net.head.output_scale())
+        tasks = self.system.task_names
+        for j, (loss, mask) in terms.items():
+            task, count = tasks[j], int(mask.sum())
+            pred, target = out[mask, j].detach(), targets[mask, j]
+            if self.system.task(task).kind == "classification":
+                self.metrics[f"{stage}_{task}"].update(torch.sigmoid(pred), target.long())
+            else:
+                self.metrics[f"{stage}_{task}"].update(pred, target)
+                if stage == "test":
+                    self.parity[f"{task}_pred"].update(pred)
+                    self.parity[f"{task}_target"].update(target)
+            self._metric_counts[f"{stage}_{task}"] += count
+            self.losses[f"{stage}_loss_{task}"].update(loss.detach(), weight=count)
+        return total
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        """Epoch losses and metrics on the data of all ranks.
+
+        Counts are summed over ranks first, so every rank computes (a collective under DDP) the
+        same metrics even when its own shard lacks a task; torchmetrics gathers the states.
+        """
+        tasks = self.system.task_names
+        keys = [f"{stage}_{t}" for t in tasks]
+        local = torch.tensor([float(self._metric_counts[k]) for k in keys], device=self.device)
+        counts = dict(zip(keys, self.trainer.strategy.reduce(local, reduce_op="sum").tolist()))
+        values = {}
+        total = torch.zeros((), device=self.device)
+        for task in tasks:
+            if counts[f"{stage}_{task}"] >= 1:
+                values[f"{stage}/loss_{task}"] = self.losses[f"{stage}_loss_{task}"].compute()
+                total = total + self.task_weights[task] * values[f"{stage}/loss_{task}"]
+            if counts[f"{stage}_{task}"] >= 2:
+                values.update(self.metrics[f"{stage}_{task}"].compute())
+        if any(counts.values()):  # every checked row has a target
+            # the weighted sum of each task's epoch mean: independent of batching and of the number of ranks
+            values[f"{stage}/loss"] = total
+        # values are already global; sync_dist only averages equal numbers (and keeps Lightning quiet)
+        first = self.system.tasks_of_kind("regression")[:1]
+        shown = {k: v for k, v in values.items() if k == "val/loss" or k in {f"val/r2_{t}" for t in first}}
+        self.log_dict(shown, sync_dist=True, prog_bar=True)
+        self.log_dict({k: v for k, v in values.items() if k not in shown}, sync_dist=True)
+        for name in [k for k in self.metrics if k.startswith(f"{stage}_")]:
+            self.metrics[name].reset()
+        for name in [k for k in self.losses if k.startswith(f"{stage}_")]:
+            self.losses[name].reset()
+        if stage == "test":
+            self._log_parity(counts)
+        for key in keys:
+            self._metric_counts[key] = 0
+
+    def training_step(self, batch: PairBatch, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: PairBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: PairBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def _log_parity(self, counts: dict[str, float]) -> None:
+        pairs = {}
+        for task in self.system.tasks_of_kind("regression"):
+            if counts[f"test_{task}"]:  # global count: every rank gathers, or none does
+                pairs[task] = (self.parity[f"{task}_target"].compute(), self.parity[f"{task}_pred"].compute())
+            self.parity[f"{task}_pred"].reset()
+            self.parity[f"{task}_target"].reset()
+        if pairs and self.trainer.is_global_zero:
+            log_parity_plot(self.loggers, pairs)
+
+    def predict_step(self, batch: PairBatch, batch_idx: int) -> dict[str, Tensor]:
+        out = self(batch)
+        return {
+            task.prediction: torch.sigmoid(out[:, j]) if task.kind == "classification" else out[:, j]
+            for j, task in enumerate(self.system.tasks)
+        }
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = max(1, int(self.hparams.warmup_fraction * total))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["gnnchi"] = model_card(self.system.name)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_model_card(checkpoint.get("gnnchi"), "checkpoint")
+
+
+class ChiModule(PairModule):
     """Multitask training of ChiNet: BCE on ``soluble`` + MSE on each chi task, weighted.
 
     Args:
@@ -75,145 +241,52 @@ class ChiModule(L.LightningModule):
         warmup_fraction: float = 0.05,
     ):
         super().__init__()
-        unknown = set(task_weights or {}) - set(TASKS)
-        if unknown:
-            raise ValueError(f"task_weights has unknown tasks {sorted(unknown)}; tasks are {list(TASKS)}")
         self.save_hyperparameters()
-        self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in TASKS}
-        self.net = build_net(CHI.name, **self.hparams)
-        self.loss = MaskedMultitaskLoss([CHI.task(t).kind for t in TASKS], [self.task_weights[t] for t in TASKS])
-        template = {task: _task_metrics(task) for task in TASKS}
-        self.metrics = nn.ModuleDict(
-            {
-                f"{stage}_{task}": template[task].clone(prefix=f"{stage}/", postfix=f"_{task}")
-                for stage in STAGES
-                for task in TASKS
-            }
-        )
-        self.losses = nn.ModuleDict(
-            {f"{stage}_loss_{task}": MeanMetric() for stage in STAGES for task in TASKS}
-        )
-        self._metric_counts = {key: 0 for key in self.metrics}
-        self.parity = nn.ModuleDict({f"{t}_{kind}": CatMetric() for t in CHI_TASKS for kind in ("pred", "target")})
+        self._build(task_weights)
 
-    def forward(self, batch: PairBatch) -> Tensor:
-        """[P, 3]: logit of soluble, chi_exp, chi_cosmo."""
-        return self.net(*batch.inputs())
+class IonicLiquidModule(PairModule):
+    """Training of the ionic-liquid model (:class:`gnnchi.models.ionic_liquid.IonicLiquidNet`) on ``x_co2``.
 
-    def setup(self, stage: str) -> None:
-        """Fit the temperature and chi scalers on the training rows (kept as buffers in the checkpoint)."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if stage == "fit" and hasattr(datamodule, "train_statistics"):
-            self.net.head.set_scalers(datamodule.train_statistics())
+    Args:
+        hidden_dim: message-passing width.
+        depth: message-passing steps.
+        ffn_hidden_dim: width of the readout MLP of each ion encoder.
+        dropout: dropout in the encoders.
+        descriptors: the encoders also read RDKit descriptors of each ion beside the graph.
+        interaction_rank: R, the rank of the cation x anion term of the isotherm coefficients
+            (0: an ionic liquid's coefficients are the sum of its ions').
+        langmuir_pressures_kPa: the pressures p_k of the saturating terms P / (P + p_k).
+        temperature_order: 1 for van 't Hoff terms exp(a + b/T), 2 to add c/T^2 (an enthalpy of
+            absorption that changes with T).
+        task_weights: loss weight of each task (x_co2).
+        lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
+        weight_decay: AdamW weight decay.
+        warmup_fraction: share of the training steps spent warming up.
+    """
 
-    def on_fit_start(self) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if hasattr(datamodule, "summary"):
-            for logger in self.loggers:
-                logger.log_metrics(datamodule.summary(), step=0)
+    system = CO2_IL
 
-    def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
-        out = self(batch)  # [P, 3]
-        targets = batch.targets  # [P, 3]
-        total, terms = self.loss(out, targets, self.net.head.output_scale())
-        for j, (loss, mask) in terms.items():
-            task, count = TASKS[j], int(mask.sum())
-            pred, target = out[mask, j].detach(), targets[mask, j]
-            if task == CLASS_TASK:
-                self.metrics[f"{stage}_{task}"].update(torch.sigmoid(pred), target.long())
-            else:
-                self.metrics[f"{stage}_{task}"].update(pred, target)
-                if stage == "test":
-                    self.parity[f"{task}_pred"].update(pred)
-                    self.parity[f"{task}_target"].update(target)
-            self._metric_counts[f"{stage}_{task}"] += count
-            self.losses[f"{stage}_loss_{task}"].update(loss.detach(), weight=count)
-        return total
+    def __init__(
+        self,
+        hidden_dim: int = 256,
+        depth: int = 4,
+        ffn_hidden_dim: int = 256,
+        dropout: float = 0.0,
+        descriptors: bool = True,
+        interaction_rank: int = 4,
+        langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
+        temperature_order: int = 1,
+        task_weights: dict[str, float] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        warmup_fraction: float = 0.05,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self._build(task_weights)
 
-    def _log_epoch_metrics(self, stage: str) -> None:
-        """Epoch losses and metrics on the data of all ranks.
 
-        Counts are summed over ranks first, so every rank computes (a collective under DDP) the
-        same metrics even when its own shard lacks a task; torchmetrics gathers the states.
-        """
-        keys = [f"{stage}_{t}" for t in TASKS]
-        local = torch.tensor([float(self._metric_counts[k]) for k in keys], device=self.device)
-        counts = dict(zip(keys, self.trainer.strategy.reduce(local, reduce_op="sum").tolist()))
-        values = {}
-        total = torch.zeros((), device=self.device)
-        for task in TASKS:
-            if counts[f"{stage}_{task}"] >= 1:
-                values[f"{stage}/loss_{task}"] = self.losses[f"{stage}_loss_{task}"].compute()
-                total = total + self.task_weights[task] * values[f"{stage}/loss_{task}"]
-            if counts[f"{stage}_{task}"] >= 2:
-                values.update(self.metrics[f"{stage}_{task}"].compute())
-        if any(counts.values()):  # every checked row has a target
-            # the weighted sum of each task's epoch mean: independent of batching and of the number of ranks
-            values[f"{stage}/loss"] = total
-        # values are already global; sync_dist only averages equal numbers (and keeps Lightning quiet)
-        shown = {k: v for k, v in values.items() if k in ("val/loss", "val/r2_chi_exp")}
-        self.log_dict(shown, sync_dist=True, prog_bar=True)
-        self.log_dict({k: v for k, v in values.items() if k not in shown}, sync_dist=True)
-        for name in [k for k in self.metrics if k.startswith(f"{stage}_")]:
-            self.metrics[name].reset()
-        for name in [k for k in self.losses if k.startswith(f"{stage}_")]:
-            self.losses[name].reset()
-        if stage == "test":
-            self._log_parity(counts)
-        for key in keys:
-            self._metric_counts[key] = 0
-
-    def training_step(self, batch: PairBatch, batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "train")
-
-    def validation_step(self, batch: PairBatch, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
-
-    def test_step(self, batch: PairBatch, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
-
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch_metrics("train")
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_epoch_metrics("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch_metrics("test")
-
-    def _log_parity(self, counts: dict[str, float]) -> None:
-        pairs = {}
-        for task in CHI_TASKS:
-            if counts[f"test_{task}"]:  # global count: every rank gathers, or none does
-                pairs[task] = (self.parity[f"{task}_target"].compute(), self.parity[f"{task}_pred"].compute())
-            self.parity[f"{task}_pred"].reset()
-            self.parity[f"{task}_target"].reset()
-        if pairs and self.trainer.is_global_zero:
-            log_parity_plot(self.loggers, pairs)
-
-    def predict_step(self, batch: PairBatch, batch_idx: int) -> dict[str, Tensor]:
-        out = self(batch)
-        return {"p_soluble": torch.sigmoid(out[:, 0]), **{task: out[:, j + 1] for j, task in enumerate(CHI_TASKS)}}
-
-    def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = max(1, int(self.hparams.warmup_fraction * total))
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["gnnchi"] = model_card(CHI.name)
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        check_model_card(checkpoint.get("gnnchi"), "checkpoint")
+MODULES: dict[str, type[PairModule]] = {CHI.name: ChiModule, CO2_IL.name: IonicLiquidModule}
 
 
 def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:
@@ -237,12 +310,14 @@ def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:
         logger.experiment.log_figure(logger.run_id, fig, "parity_test.png")
 
 
-def load_checkpoint(path: str | Path) -> ChiModule:
-    """A trained ChiModule from a Lightning checkpoint, loaded without unpickling any object."""
+def load_checkpoint(path: str | Path) -> PairModule:
+    """A trained module (:class:`ChiModule`, :class:`IonicLiquidModule`) from a Lightning checkpoint,
+    loaded without unpickling any object."""
     checkpoint = read_checkpoint(path)
-    accepted = inspect.signature(ChiModule.__init__).parameters
+    module = MODULES[checkpoint["gnnchi"].get("system", CHI.name)]
+    accepted = inspect.signature(module.__init__).parameters
     hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k in accepted}
-    model = ChiModule(**hparams)
+    model = module(**hparams)
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:

@@ -2,8 +2,9 @@
 
 from gnnchi.systems.base import Condition, Molecule, System, Task
 from gnnchi.systems.chi import CHI
+from gnnchi.systems.co2_il import CO2_IL
 
-SYSTEMS = {CHI.name: CHI}
+SYSTEMS = {system.name: system for system in (CHI, CO2_IL)}
 DEFAULT_SYSTEM = CHI.name
 
 
@@ -15,4 +16,4 @@ def get_system(name: str = DEFAULT_SYSTEM) -> System:
         raise KeyError(f"unknown system {name!r}; gnnchi knows {sorted(SYSTEMS)}") from None
 
 
-__all__ = ["CHI", "DEFAULT_SYSTEM", "SYSTEMS", "Condition", "Molecule", "System", "Task", "get_system"]
+__all__ = ["CHI", "CO2_IL", "DEFAULT_SYSTEM", "SYSTEMS", "Condition", "Molecule", "System", "Task", "get_system"]

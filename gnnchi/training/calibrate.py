@@ -12,34 +12,29 @@ from pathlib import Path
 from gnnchi.chem import make_mol
 from gnnchi.inference.calibration import TaskCalibration, Uncertainty, fit_task, record
 from gnnchi.inference.domain import Domain
-from gnnchi.systems.chi import CHI, CHI_TASKS
 
 
 def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
     """The uncertainty of the fitted model in ``model_file`` (a checkpoint or an ensemble manifest),
-    from the datamodule's training rows (domain) and validation rows (calibration)."""
-    from gnnchi.inference.predictor import Predictor
+    from the datamodule's training rows (domain) and validation rows (calibration): per regression
+    task of its system, with the novelty of the system's first and second molecule."""
+    from gnnchi.inference.systems import predict_table_rows, predictor_for_data
 
+    system = datamodule.system
     table = datamodule.records.table
     train, val = table.iloc[datamodule.indices["train"]], table.iloc[datamodule.indices["val"]]
     hp = datamodule.hparams
-    kinds = [m.kind for m in CHI.molecules]
-    domain = Domain.of({kind: [make_mol(s, kind, max_heavy_atoms=hp.max_heavy_atoms) for s in train[kind].unique()]
-                        for kind in kinds})  # fmt: skip
+    molecules = [(m.column, m.kind) for m in system.molecules]
+    domain = Domain.of({kind: [make_mol(s, kind, max_heavy_atoms=hp.max_heavy_atoms) for s in train[column].unique()]
+                        for column, kind in molecules})  # fmt: skip
     calibration: dict[str, TaskCalibration] = {}
     if len(val):
-        predictor = Predictor(
-            [model_file], temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms,
-            calibrated=False,
-        )  # fmt: skip
+        predictor = predictor_for_data([model_file], datamodule, calibrated=False)
         predictor.domain = domain  # novelty against this fit's training rows
-        out = predictor.predict(val["polymer"].tolist(), val["solvent"].tolist(), val["temperature_K"].to_numpy())
-        novelty = {kind: predictor.novelty(val[kind].tolist(), kind) for kind in kinds}
-        for task in CHI_TASKS:
-            fitted = fit_task(
-                out[task].to_numpy() - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(),
-                novelty["polymer"], novelty["solvent"],
-            )  # fmt: skip
+        out = predict_table_rows(predictor, val, system)
+        first, second = (predictor.novelty(val[column].tolist(), kind) for column, kind in molecules)
+        for task in system.tasks_of_kind("regression"):
+            fitted = fit_task(out[task].to_numpy() - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second)
             if fitted is not None:
                 calibration[task] = fitted
     return Uncertainty(calibration, domain)
@@ -61,10 +56,11 @@ def calibrate_fitted_model(model_file: Path, datamodule) -> Uncertainty:
 def describe(uncertainty: Uncertainty) -> str:
     """One line per calibrated task, for the fit summary."""
     if not uncertainty.calibration:
-        return "uncertainty: not calibrated (too few validation rows with a chi target); std = spread over members"
+        return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
+    first, second = uncertainty.domain.kinds if uncertainty.domain is not None else ("polymer", "solvent")
     parts = [
-        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.c_polymer:.2f} novelty_polymer)^2 + "
-        f"({c.c_solvent:.2f} novelty_solvent)^2, fitted on {c.rows} validation rows"
+        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
+        f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} validation rows"
         for task, c in uncertainty.calibration.items()
     ]
     return "uncertainty: " + "; ".join(parts)

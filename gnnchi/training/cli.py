@@ -12,9 +12,9 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveCon
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.trainer.states import TrainerStatus
 
-from gnnchi.data import ChiDataModule
+from gnnchi.data.datamodule import PairDataModule
 from gnnchi.errors import GnnChiError
-from gnnchi.models import ChiModule
+from gnnchi.models.module import PairModule
 from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.settings import configure_process, configure_tracking
@@ -85,6 +85,8 @@ class GnnChiCLI(LightningCLI):
         parser.add_lightning_class_args(LastEveryEpochCheckpoint, "checkpoint")
         parser.set_defaults(
             {
+                "model": {"class_path": "gnnchi.models.ChiModule"},  # a config without class_path is the chi system's
+                "data": {"class_path": "gnnchi.data.ChiDataModule"},
                 "checkpoint.dirpath": "checkpoints",
                 "checkpoint.filename": "best",
                 "checkpoint.monitor": "val/loss",
@@ -211,7 +213,7 @@ def interrupted_note(checkpoint: ModelCheckpoint | None) -> str:
     return f"gnnchi: fit interrupted; {last} holds its last finished epoch: add --ckpt_path last to resume"
 
 
-SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo")
+SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo", "r2_x_co2", "mae_x_co2")
 
 
 def fit_summary(fitted: list[FitRecord], notice: str | None = None, notes: list[str] = ()) -> str:
@@ -263,8 +265,10 @@ def run_lightning_cli(args: list[str] | None = None, run: bool = True, prog: str
     if run:
         args = with_default_config(list(sys.argv[1:] if args is None else args))
     return GnnChiCLI(
-        ChiModule,
-        ChiDataModule,
+        PairModule,
+        PairDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
         args=args,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_callback=ConfigToRunCallback,

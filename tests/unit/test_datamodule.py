@@ -30,7 +30,7 @@ def test_user_csv_trains_in_batches(tmp_path):
     dm = ChiDataModule(data=write_csv(tmp_path / "pairs.csv", GOOD), split="pair", num_folds=5, val_fraction=0.2, batch_size=4)
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
-    assert batch.targets.shape[1] == 3 and batch.temperature_K.min() > 273
+    assert batch.targets.shape[1] == 3 and batch.conditions[0].min() > 273
     assert torch.isnan(batch.targets).any()  # missing targets stay missing (masked, never imputed)
     stats = dm.train_statistics()
     assert stats["chi_std"][0] > 0 and np.isfinite(stats["inv_t_mean"])

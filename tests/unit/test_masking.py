@@ -28,10 +28,10 @@ def test_missing_targets_contribute_nothing_to_loss_or_gradient():
     )
     assert torch.allclose(loss, expected, atol=1e-6)
     # the third pair has no target: its predictions get no gradient
-    polymer_x = batch.polymer_x.clone().requires_grad_(True)
-    loss = model._shared_step(batch._replace(polymer_x=polymer_x), "train")
+    polymer_x = batch.graphs[0].clone().requires_grad_(True)
+    loss = model._shared_step(batch._replace(graphs=(polymer_x, *batch.graphs[1:])), "train")
     loss.backward()
-    third = (batch.polymer_batch == 2)
+    third = (batch.graphs[3] == 2)  # the third pair's polymer atoms
     assert polymer_x.grad[third].abs().sum() == 0
     assert polymer_x.grad[~third].abs().sum() > 0
 

@@ -1,0 +1,114 @@
+"""The ionic-liquid isotherm head in numpy (torch-free): x_CO2 of ionic liquids from cached ion
+encodings, pair by pair (predict) or for every cation x anion x condition at once (screen).
+
+Mirrors :class:`gnnchi.nn.isotherm.IsothermHead`; see there for the form and why it is physical.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+REFERENCE_PRESSURE_KPA = 1000.0
+MAX_MOLE_RATIO = 1e6
+MAX_EXPONENT = 30.0
+
+
+class IsothermParameters(NamedTuple):
+    """One member's isotherm head as arrays: the coefficient bias [J] (J = K (order + 1)), the Langmuir
+    pressures [K - 2] (kPa), the 1/T scaler, the interaction rank R and the temperature order."""
+
+    bias: np.ndarray
+    langmuir_pressures_kPa: np.ndarray
+    inv_t_mean: float
+    inv_t_std: float
+    rank: int
+    order: int = 1
+
+    @classmethod
+    def from_torch(cls, head) -> IsothermParameters:
+        """The arrays of a :class:`gnnchi.nn.isotherm.IsothermHead` (duck-typed: no torch import here)."""
+        array = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
+        return cls(array(head.bias), array(head.langmuir_pressures_kPa), head.inv_t_mean.item(), head.inv_t_std.item(),
+                   int(head.rank), int(head.order))  # fmt: skip
+
+    def to_json(self) -> dict:
+        return {"bias": self.bias.tolist(), "langmuir_pressures_kPa": self.langmuir_pressures_kPa.tolist(),
+                "inv_t_mean": self.inv_t_mean, "inv_t_std": self.inv_t_std, "rank": self.rank, "order": self.order}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict) -> IsothermParameters:
+        return cls(np.asarray(data["bias"], np.float32), np.asarray(data["langmuir_pressures_kPa"], np.float32),
+                   float(data["inv_t_mean"]), float(data["inv_t_std"]), int(data["rank"]), int(data["order"]))  # fmt: skip
+
+    @property
+    def num_coefficients(self) -> int:
+        return len(self.bias)
+
+    @property
+    def encoding_dim(self) -> int:
+        return self.num_coefficients * (1 + self.rank)
+
+
+def ion_parts(head: IsothermParameters, latent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ion encodings [N, J (1 + R)] -> the additive part [N, J] and the interaction factors [N, J, R]."""
+    j = head.num_coefficients
+    return latent[:, :j].astype(np.float32), latent[:, j:].astype(np.float32).reshape(len(latent), j, head.rank)
+
+
+def pair_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion_latent: np.ndarray) -> np.ndarray:
+    """Encodings [P, J (1 + R)] of each pair's cation and anion -> coefficients [P, K, order + 1]."""
+    (c, f), (a, g) = ion_parts(head, cation_latent), ion_parts(head, anion_latent)
+    coef = c + a + head.bias + (f * g).sum(axis=2)
+    return coef.reshape(len(coef), -1, head.order + 1)
+
+
+def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion_latent: np.ndarray) -> np.ndarray:
+    """Every cation [C, J (1 + R)] with every anion [A, J (1 + R)] -> (a_k, b_k) [C, A, K, 2]: the additive
+    parts broadcast, the interaction is one batched product per coefficient -> [C, A, K, order + 1]."""
+    (c, f), (a, g) = ion_parts(head, cation_latent), ion_parts(head, anion_latent)
+    coef = c[:, None, :] + a[None, :, :] + head.bias  # [C, A, J]
+    if head.rank:
+        coef += np.einsum("cjr,ajr->caj", f, g, optimize=True)
+    return coef.reshape(len(c), len(a), -1, head.order + 1)
+
+
+def pressure_basis(head: IsothermParameters, pressure_kPa: np.ndarray) -> np.ndarray:
+    """[...] kPa -> [..., K]: P / P_ref, (P / P_ref)^2, P / (P + p_k)."""
+    p = np.asarray(pressure_kPa, np.float32)[..., None]
+    reduced = p / np.float32(REFERENCE_PRESSURE_KPA)
+    return np.concatenate([reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)], axis=-1)
+
+
+def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperature_K, pressure_kPa) -> np.ndarray:
+    """coefficients [..., K, order + 1] and conditions that broadcast with [...] -> x_CO2 [...]."""
+    t = ((1.0 / np.asarray(temperature_K, np.float32) - np.float32(head.inv_t_mean)) / np.float32(head.inv_t_std))[..., None]
+    exponent = coefficients[..., 0] + coefficients[..., 1] * t
+    if head.order == 2:
+        exponent = exponent + coefficients[..., 2] * t * t
+    exponent = np.minimum(exponent, MAX_EXPONENT)
+    m = np.minimum((np.exp(exponent) * pressure_basis(head, pressure_kPa)).sum(axis=-1), MAX_MOLE_RATIO)
+    return (m / (1.0 + m)).astype(np.float32)
+
+
+def screen_isotherms(
+    heads: list[IsothermParameters], cation_latent: np.ndarray, anion_latent: np.ndarray, temperature_K, pressure_kPa
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every cation x anion at each of N conditions (temperature_K [N], pressure_kPa [N]) from cached
+    encodings ([C, n E], [A, n E]; member m in column block m) -> the mean and the standard deviation
+    (ddof 1; NaN for one member) over members of x_CO2, each [C, A, N]."""
+    temperature = np.asarray(temperature_K, np.float32).reshape(-1)
+    pressure = np.asarray(pressure_kPa, np.float32).reshape(-1)
+    width = cation_latent.shape[1] // len(heads)
+    total = squares = 0.0
+    for m, head in enumerate(heads):
+        block = slice(m * width, (m + 1) * width)
+        coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, 2]
+        x = np.stack([mole_fraction(head, coef, t, p) for t, p in zip(temperature, pressure)], axis=-1).astype(np.float64)
+        total, squares = total + x, squares + x * x
+    n = len(heads)
+    mean = total / n
+    if n == 1:
+        return mean.astype(np.float32), np.full(mean.shape, np.nan, np.float32)
+    return mean.astype(np.float32), np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)).astype(np.float32)
