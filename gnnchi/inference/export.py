@@ -23,14 +23,14 @@ from gnnchi.errors import GnnChiError
 from gnnchi.featurizers import GraphBatch, collate_graphs, featurize
 from gnnchi.files import atomic_write
 from gnnchi.inference import onnx_format
-from gnnchi.inference.onnx_format import (
-    ENCODER_INPUTS, ENCODER_OF, GRAPH_INPUTS, HEAD_INPUTS, MOLECULE_KINDS, OUTPUTS, PAIR_INPUTS,
-)  # fmt: skip
+from gnnchi.inference.onnx_format import ENCODER_INPUTS, ENCODER_OUTPUT, GRAPH_INPUTS, MODEL_OUTPUT, head_inputs, pair_inputs
 from gnnchi.inference.screening import HeadParameters
 from gnnchi.models.ensemble import EnsembleNet, load_ensemble, uncertainty_record_of
+from gnnchi.systems import System, get_system
 from gnnchi.systems.chi import CHI_TASKS, CLASS_TASK, TASKS
 
 OUTPUT_COLUMNS = (f"logit_{CLASS_TASK}", *CHI_TASKS)
+ISOTHERM_OUTPUT_COLUMNS = ("x_co2",)
 
 # export example: sizes other than those of the parity check below
 EXAMPLE = (["*CC(*)c1ccccc1", "*CCO*", "*CC(*)Cl"], ["Cc1ccccc1", "CCO", "C1CCOC1"])
@@ -42,6 +42,17 @@ CHECKS = [
         ["CC(C)=O", "ClC(Cl)Cl", "OC(=O)C(F)(F)F", "CCCCCCCCCCCCCCCC", "O", "c1ccc2ccccc2c1", "CS(C)=O", "C"] * 2,
     ),
 ]
+
+
+# the ionic-liquid system's export example and checks (ions of other sizes, a one-atom anion, many pairs)
+IL_EXAMPLE = (["CCCC[n+]1ccn(C)c1", "CC[n+]1ccn(C)c1", "CCCC[N+](C)(C)C"], ["F[P-](F)(F)(F)(F)F", "F[B-](F)(F)F", "CC(=O)[O-]"])
+IL_CHECKS = [
+    (["C[n+]1ccn(C)c1"], ["[Cl-]"]),
+    (["CCCCCC[n+]1ccn(C)c1", "CCCC[P+](CCCC)(CCCC)CCCC"], ["O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F", "[Br-]"]),
+    (["CCCC[n+]1ccn(C)c1", "CCCCn1cc[n+](C)c1C", "C[N+](C)(C)CCO", "CCCC[n+]1ccccc1"] * 4,
+     ["F[P-](F)(F)(F)(F)F", "N#C[N-]C#N", "[O-]S(=O)(=O)C(F)(F)F", "CCOS(=O)(=O)[O-]", "[Cl-]", "CC(=O)[O-]",
+      "F[B-](F)(F)F", "[O-][N+](=O)[O-]"] * 2),
+]  # fmt: skip
 
 
 class ExportError(GnnChiError):
@@ -68,16 +79,39 @@ class _PairHead(nn.Module):
         return self.net.pair_head(polymer_latent, solvent_latent, temperature_K)
 
 
+class _IsothermPairHead(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, cation_latent: Tensor, anion_latent: Tensor, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:
+        return self.net.pair_head(cation_latent, anion_latent, temperature_K, pressure_kPa)
+
+
 def graph_batch(smiles: list[str], kind: str) -> GraphBatch:
     return collate_graphs([featurize(make_mol(s, kind)) for s in smiles])
 
 
-def pair_arrays(polymers: list[str], solvents: list[str], temperatures_K) -> dict[str, np.ndarray]:
-    arrays = (*graph_batch(polymers, "polymer"), *graph_batch(solvents, "solvent"))
-    return dict(zip(PAIR_INPUTS, (*arrays, np.asarray(temperatures_K, np.float32))))
+def conditions_for(system: System, num_pairs: int) -> list[np.ndarray]:
+    """Plausible conditions spread over each condition's range, one value per pair: [P] float32 each."""
+    spread = {"temperature_K": (250.0, 450.0), "pressure_kPa": (1.0, 30000.0)}
+    return [np.geomspace(*spread[c.name], num_pairs).astype(np.float32) for c in system.conditions]
 
 
-def _metadata(net: EnsembleNet, part: str, uncertainty_record: dict | None) -> dict[str, str]:
+def pair_arrays(first: list[str], second: list[str], *conditions, system: System | None = None) -> dict[str, np.ndarray]:
+    """The whole model's inputs for pairs of SMILES and their conditions (chi by default)."""
+    system = system or get_system("chi")
+    kinds = [m.kind for m in system.molecules]
+    arrays = (*graph_batch(first, kinds[0]), *graph_batch(second, kinds[1]))
+    return dict(zip(pair_inputs(system), (*arrays, *(np.asarray(c, np.float32) for c in conditions))))
+
+
+def _metadata(net, part: str, uncertainty_record: dict | None) -> dict[str, str]:
+    if net.system_name == "co2_il":
+        from gnnchi.inference.isotherm import IsothermParameters
+
+        heads = [IsothermParameters.from_torch(member.head) for member in net.members]
+        return onnx_format.isotherm_metadata(part, heads, list(ISOTHERM_OUTPUT_COLUMNS), uncertainty_record)
     heads = [HeadParameters.from_torch(member.head) for member in net.members]
     return onnx_format.part_metadata(part, heads, net.latent_dim, list(TASKS), list(OUTPUT_COLUMNS), uncertainty_record)
 
@@ -100,54 +134,63 @@ def _graph_dims(prefix: str) -> dict:
     return {"x": {0: atoms}, "edge_index": {1: edges}, "edge_attr": {0: edges}, "batch": {0: atoms}}
 
 
-def export_models(net: EnsembleNet, uncertainty_record: dict | None = None) -> dict[str, bytes]:
-    """ONNX bytes of each part (see ``PARTS``) of an eval-mode EnsembleNet (outputs [P, n, 1 + C]);
-    the pair head's metadata carries the model's uncertainty record (:mod:`gnnchi.inference.calibration`)."""
+def export_models(net, uncertainty_record: dict | None = None) -> dict[str, bytes]:
+    """ONNX bytes of each part (:func:`onnx_format.parts`) of an eval-mode ensemble of a system
+    (outputs [P, n, outputs]); the pair head's metadata carries the model's uncertainty record
+    (:mod:`gnnchi.inference.calibration`)."""
     net = net.eval()
-    example = pair_arrays(*EXAMPLE, [300.0, 320.0, 340.0])
+    system = get_system(net.system_name)
+    first, second = EXAMPLE if system.name == "chi" else IL_EXAMPLE
+    names = pair_inputs(system)
+    example = pair_arrays(first, second, *conditions_for(system, len(first)), system=system)
     tensors = {k: torch.from_numpy(v) for k, v in example.items()}
     pairs = Dim("pairs")
-    dyn_pair = {f"{kind}_{name}": dims for kind in MOLECULE_KINDS for name, dims in _graph_dims(kind).items()}
-    dyn_pair["temperature_K"] = {0: pairs}
+    kinds = [m.kind for m in system.molecules]
+    dyn_pair = {f"{kind}_{name}": dims for kind in kinds for name, dims in _graph_dims(kind).items()}
+    dyn_pair.update({c.name: {0: pairs} for c in system.conditions})
     models = {
         "pair_model": _to_onnx_bytes(
-            net, tuple(tensors[n] for n in PAIR_INPUTS), list(PAIR_INPUTS), [OUTPUTS["pair_model"]], dyn_pair,
-            _metadata(net, "pair_model", None),
+            net, tuple(tensors[n] for n in names), list(names), [MODEL_OUTPUT], dyn_pair, _metadata(net, "pair_model", None),
         )  # fmt: skip
     }
-    for kind in MOLECULE_KINDS:
-        part = ENCODER_OF[kind]
-        encoder = _Encoder(getattr(net, f"encode_{kind}s"))
-        args = tuple(tensors[f"{kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(3),)
-        dyn = {**_graph_dims(kind), "graph_ids": {0: Dim("graphs")}}
-        models[part] = _to_onnx_bytes(encoder, args, list(ENCODER_INPUTS), [OUTPUTS[part]], dyn, _metadata(net, part, None))
-    latent = torch.randn(3, 2 * net.latent_dim * net.num_members)
+    for molecule in system.molecules:
+        encoder = _Encoder(getattr(net, f"encode_{molecule.kind}s"))
+        args = tuple(tensors[f"{molecule.kind}_{n}"] for n in GRAPH_INPUTS) + (torch.arange(len(first)),)
+        dyn = {**_graph_dims(molecule.kind), "graph_ids": {0: Dim("graphs")}}
+        models[molecule.encoder] = _to_onnx_bytes(
+            encoder, args, list(ENCODER_INPUTS), [ENCODER_OUTPUT], dyn, _metadata(net, molecule.encoder, None)
+        )
+    width = net.encoding_dim * net.num_members if system.name == "co2_il" else 2 * net.latent_dim * net.num_members
+    latent = torch.randn(len(first), width)
+    head = _IsothermPairHead(net) if system.name == "co2_il" else _PairHead(net)
+    inputs = head_inputs(system)
     models["pair_head"] = _to_onnx_bytes(
-        _PairHead(net), (latent, latent.clone(), tensors["temperature_K"]), list(HEAD_INPUTS),
-        [OUTPUTS["pair_head"]], {name: {0: pairs} for name in HEAD_INPUTS}, _metadata(net, "pair_head", uncertainty_record),
+        head, (latent, latent.clone(), *(tensors[c.name] for c in system.conditions)), list(inputs),
+        [MODEL_OUTPUT], {name: {0: pairs} for name in inputs}, _metadata(net, "pair_head", uncertainty_record),
     )  # fmt: skip
     return models
 
 
-def check_parity(net: EnsembleNet, models: dict[str, bytes], tolerance: float) -> float:
+def check_parity(net, models: dict[str, bytes], tolerance: float) -> float:
     """Largest |onnxruntime - torch| / (1 + |torch|) over the check batches, through the whole model
     and through encoders + head; raises :class:`ExportError` above ``tolerance``."""
     import onnxruntime as ort
 
+    system = get_system(net.system_name)
     sessions = {part: ort.InferenceSession(data, providers=["CPUExecutionProvider"]) for part, data in models.items()}
     worst = 0.0
-    for polymers, solvents in CHECKS:
-        temperatures = np.linspace(250.0, 450.0, len(polymers)).astype(np.float32)
-        arrays = pair_arrays(polymers, solvents, temperatures)
+    for first, second in CHECKS if system.name == "chi" else IL_CHECKS:
+        conditions = conditions_for(system, len(first))
+        arrays = pair_arrays(first, second, *conditions, system=system)
         with torch.no_grad():
-            expected = net(*(torch.from_numpy(arrays[n]) for n in PAIR_INPUTS)).numpy()
+            expected = net(*(torch.from_numpy(arrays[n]) for n in pair_inputs(system))).numpy()
         whole = sessions["pair_model"].run(None, arrays)[0]
         latents = []
-        for kind in MOLECULE_KINDS:
-            feeds = {n: arrays[f"{kind}_{n}"] for n in GRAPH_INPUTS}
-            feeds["graph_ids"] = np.arange(len(polymers), dtype=np.int64)
-            latents.append(sessions[ENCODER_OF[kind]].run(None, feeds)[0])
-        split = sessions["pair_head"].run(None, dict(zip(HEAD_INPUTS, (*latents, temperatures))))[0]
+        for molecule in system.molecules:
+            feeds = {n: arrays[f"{molecule.kind}_{n}"] for n in GRAPH_INPUTS}
+            feeds["graph_ids"] = np.arange(len(first), dtype=np.int64)
+            latents.append(sessions[molecule.encoder].run(None, feeds)[0])
+        split = sessions["pair_head"].run(None, dict(zip(head_inputs(system), (*latents, *conditions))))[0]
         for got in (whole, split):
             if got.shape != expected.shape:
                 raise ExportError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")
@@ -170,7 +213,7 @@ def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) 
               "its std is the raw spread over members", file=sys.stderr)  # fmt: skip
     models = export_models(net, uncertainty_record)
     worst = check_parity(net, models, tolerance)
-    files = onnx_format.file_names(output)
+    files = onnx_format.file_names(output, get_system(net.system_name))
     for part, data in models.items():
         atomic_write(files[part], lambda file, data=data: file.write(data))
     print(f"exported {', '.join(str(p) for p in files.values())} ({net.num_members} member(s); "

@@ -99,7 +99,8 @@ class IonicLiquidPredictor(PairPredictor):
         condition; ``top``: keep the best N per condition. Ions that fail come last, once each, with their
         ``error``. Columns: ``rank``, ``cation``, ``anion``, ``temperature_K``, ``pressure_kPa``, ``x_co2``,
         ``x_co2_std``, ``error``, ``warning``."""
-        conditions = broadcast_columns({"temperature_K": temperature_K, "pressure_kPa": pressure_kPa}, "screen")
+        single = lambda v: v[0] if not isinstance(v, str) and np.ndim(v) == 1 and len(v) == 1 else v  # noqa: E731
+        conditions = broadcast_columns({"temperature_K": single(temperature_K), "pressure_kPa": single(pressure_kPa)}, "screen")
         temperatures, pressures = (np.asarray(conditions[c], np.float64) for c in ("temperature_K", "pressure_kPa"))
         problems = [p for t, q in zip(temperatures, pressures) if (p := self.condition_problem(t, q))]
         if problems:
@@ -163,7 +164,7 @@ class IonicLiquidGrid:
         bad = pd.DataFrame(
             {"cation": [s if k == "cation" else "" for s, k, _ in self.failed],
              "anion": [s if k == "anion" else "" for s, k, _ in self.failed],
-             "error": [f"{e}" for _, _, e in self.failed]}  # fmt: skip
+             "error": [f"{e}" for _, _, e in self.failed], "warning": ""}  # fmt: skip
         )
         ranked = pd.concat([*blocks, bad], ignore_index=True)
         ranked["rank"] = ranked["rank"].astype("Int64")

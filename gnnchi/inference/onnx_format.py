@@ -18,14 +18,9 @@ from gnnchi.inference.screening import HeadParameters
 from gnnchi.systems import CHI, System, get_system
 
 EXPORT_FORMAT = "3"  # 2: outputs [P, members, 1 + C] and per-member head metadata; 3: + solubility_temperature
-MOLECULE_KINDS = tuple(m.kind for m in CHI.molecules)  # the encoders' inputs, in the system's order
-ENCODER_OF = {m.kind: m.encoder for m in CHI.molecules}  # molecule kind -> the part that encodes it
-PARTS = ("pair_model", *ENCODER_OF.values(), "pair_head")  # the chi system's; parts(system) for any
 GRAPH_INPUTS = ("x", "edge_index", "edge_attr", "batch")
 ENCODER_INPUTS = (*GRAPH_INPUTS, "graph_ids")  # graph_ids [G]: the number of graphs as a shape
-PAIR_INPUTS = tuple(f"{kind}_{name}" for kind in MOLECULE_KINDS for name in GRAPH_INPUTS) + ("temperature_K",)
-HEAD_INPUTS = ("polymer_latent", "solvent_latent", "temperature_K")
-OUTPUTS = {"pair_model": "outputs", "polymer_encoder": "latent", "solvent_encoder": "latent", "pair_head": "outputs"}
+MODEL_OUTPUT, ENCODER_OUTPUT = "outputs", "latent"  # the output of the whole model and of the pair head; of an encoder
 
 
 def parts(system: System) -> tuple[str, ...]:

@@ -39,8 +39,6 @@ def predict_file(
     column is named ``temperature_K`` or ``temperature_C``).
     temperature_K: one temperature for every row, for a table without a temperature column.
     """
-    from tqdm.auto import tqdm
-
     columns = {role: name for role, name in (columns or {}).items() if name}
     molecules = [columns.get(role, role) for role in CHI.molecule_columns]
     frame = read_text_table(source, molecules + ([columns["temperature"]] if "temperature" in columns else []),
@@ -55,16 +53,33 @@ def predict_file(
             raise DataValidationError(source, [], f"has a temperature column ({present[0]!r}) and one temperature "
                                       "was given for every row: give one or the other")  # fmt: skip
         temps = np.full(len(frame), float(temperature_K))
+    inputs = [frame[molecules[0]].tolist(), frame[molecules[1]].tolist(), temps]
+    return _write_predictions(predictor, frame, inputs, ADDED_COLUMNS, source, output)
+
+
+def predict_ionic_liquid_file(predictor, source: str, output: str | Path | None = None) -> int:
+    """``predict`` for a co2_il model: a CSV with columns ``cation``, ``anion``, ``temperature_K`` (or
+    ``temperature_C``) and ``pressure_kPa`` (or ``pressure_bar``, ``pressure_MPa``); every row, in order
+    and as given, then ``x_co2``, ``x_co2_std``, ``error`` and ``warning``. Returns the failed rows."""
+    from gnnchi.systems import CO2_IL
+
+    frame = read_text_table(source, list(CO2_IL.molecule_columns))
+    conditions = [condition_values(frame, condition, source) for condition in CO2_IL.conditions]
+    inputs = [*(frame[column].tolist() for column in CO2_IL.molecule_columns), *conditions]
+    return _write_predictions(predictor, frame, inputs, ["x_co2", "x_co2_std", "error", "warning"], source, output)
+
+
+def _write_predictions(predictor, frame: pd.DataFrame, inputs: list, added: list[str], source, output) -> int:
+    """Predict ``inputs`` (the predictor's positional arguments, one entry per row each) in chunks, write
+    the frame with the ``added`` columns beside it, say where; return the number of failed rows."""
+    from tqdm.auto import tqdm
+
     chunks = range(0, len(frame), ROWS_PER_CHUNK)
     results = [
-        predictor.predict(
-            frame[molecules[0]].iloc[i : i + ROWS_PER_CHUNK].tolist(),
-            frame[molecules[1]].iloc[i : i + ROWS_PER_CHUNK].tolist(),
-            temps[i : i + ROWS_PER_CHUNK],
-        )[ADDED_COLUMNS]
+        predictor.predict(*(values[i : i + ROWS_PER_CHUNK] for values in inputs))[added]
         for i in tqdm(chunks, desc="predict", unit="chunk", disable=len(chunks) < 2)
     ]
-    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=ADDED_COLUMNS)
+    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=added)
     out = with_added_columns(frame, predictions)
     output = output_beside(source, "_preds") if output is None else output
     write_csv(out, output)

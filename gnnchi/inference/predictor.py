@@ -238,7 +238,9 @@ def broadcast_columns(values: dict[str, object], source: str = "predict") -> dic
     n = max(lengths.values(), default=1)
     if any(length != n for length in lengths.values()):
         given = ", ".join(f"{name} {len(v)}" for name, v in columns.items())
-        raise DataValidationError(source, [], f"give as many {', '.join(values)}, or one of each to repeat (got {given})")
+        names = list(values)
+        listed = f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+        raise DataValidationError(source, [], f"give as many {listed}, or one of each to repeat (got {given})")
     for name in single:
         columns[name] = columns[name] * n if isinstance(columns[name], list) else np.repeat(columns[name], n)
     return columns
