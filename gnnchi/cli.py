@@ -59,7 +59,7 @@ def main(args: list[str] | None = None):
 def build_parser() -> argparse.ArgumentParser:
     from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
     from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES
-    from gnnchi.evaluation.protocols import PROTOCOLS
+    from gnnchi.evaluation.protocols import ALL_PROTOCOLS, PROTOCOLS, protocols_help
     from gnnchi.evaluation.tuning import DEFAULT_PROTOCOL, DEFAULT_STUDY_NAME, STUDY_FILE
     from gnnchi.systems.chi import DEFAULT_TEMPERATURE_RANGE_K
 
@@ -163,8 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
         each = verb(name, epilog="Other --section.key value arguments go to the training config, as for fit "
                     "(e.g. --trainer.max_epochs 30).")  # fmt: skip
         each.add_argument("--config", action="append", required=True, help="training config (as for fit); repeatable")
-        each.add_argument("--protocol", required=protocol is None, default=protocol, choices=list(PROTOCOLS),
-                          help=None if protocol is None else f"default {protocol}")  # fmt: skip
+        each.add_argument("--protocol", required=protocol is None, default=protocol,
+                          choices=list(ALL_PROTOCOLS if name == "evaluate" else PROTOCOLS),
+                          help=f"a protocol of the config's system ({protocols_help()})" if name == "evaluate"
+                          else None if protocol is None else f"default {protocol}")  # fmt: skip
         each.add_argument("--output", required=True, help=f"folder for {outputs}")
         return each
 

@@ -19,7 +19,7 @@ def config_fingerprint(cli) -> str:
 
     digest = hashlib.sha256(cli.parser.dump(cli.config, skip_none=False).encode())
     digest.update(f"split policy {SPLIT_POLICY}".encode())
-    data = cli.config.data.get("data")
+    data = cli.config.data.init_args.get("data")
     if data and Path(data).is_file():
         digest.update(Path(data).read_bytes())
     return digest.hexdigest()
@@ -48,20 +48,40 @@ def fit_cached(config_args: list[str], overrides: list[str], folder: Path, finge
     return members
 
 
-def predict_rows(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool = True) -> pd.DataFrame:
-    """Predictions of an ensemble (or one model) for table rows, with the data's own limits;
-    every row must be predicted (they all passed the same checks in training). ``calibrated``:
-    see :class:`~gnnchi.inference.predictor.Predictor`."""
-    from gnnchi.inference.predictor import Predictor
+def predict_rows(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool = True, system=None) -> pd.DataFrame:
+    """Predictions of an ensemble (or one model) of ``system`` (default chi) for table rows, with the
+    data's own limits; every row must be predicted (they all passed the same checks in training).
+    ``calibrated``: see :class:`~gnnchi.inference.predictor.Predictor`."""
+    from gnnchi.systems import CHI
 
-    predictor = Predictor.from_file(
-        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms,
-        calibrated=calibrated,
-    )  # fmt: skip
-    out = predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
+    out = _PREDICT[(system or CHI).name](models, rows, hp, calibrated)
     failed = out["error"] != ""
     if failed.any():
         raise GnnChiError(
             f"{int(failed.sum())} evaluation row(s) could not be predicted: {out['error'][failed].iloc[0]}"
         )
     return out
+
+
+def _predict_chi(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool) -> pd.DataFrame:
+    from gnnchi.inference.predictor import Predictor
+
+    predictor = Predictor.from_file(
+        models, temperature_range_K=tuple(hp.temperature_range_K), max_heavy_atoms=hp.max_heavy_atoms,
+        calibrated=calibrated,
+    )  # fmt: skip
+    return predictor.predict(rows["polymer"].tolist(), rows["solvent"].tolist(), rows["temperature_K"].to_numpy())
+
+
+def _predict_co2_il(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool) -> pd.DataFrame:
+    from gnnchi.inference.il_predictor import IonicLiquidPredictor
+
+    predictor = IonicLiquidPredictor(
+        [Path(m) for m in models], temperature_range_K=tuple(hp.temperature_range_K),
+        pressure_range_kPa=tuple(hp.pressure_range_kPa), max_heavy_atoms=hp.max_heavy_atoms, calibrated=calibrated,
+    )  # fmt: skip
+    return predictor.predict(rows["cation"].tolist(), rows["anion"].tolist(), rows["temperature_K"].to_numpy(),
+                             rows["pressure_kPa"].to_numpy())  # fmt: skip
+
+
+_PREDICT = {"chi": _predict_chi, "co2_il": _predict_co2_il}  # system name -> predictions of table rows

@@ -7,42 +7,60 @@ import math
 import numpy as np
 import pandas as pd
 
-from gnnchi.systems.chi import CLASS_TASK
+from gnnchi.evaluation.protocols import SCORED, Scored
 
-HEADLINE = ("r2_chi_exp", "mae_chi_exp", "rmse_chi_exp", "auc_soluble", "accuracy_soluble")
+HEADLINE = SCORED["chi"].headline  # r2_chi_exp, mae_chi_exp, rmse_chi_exp, auc_soluble, accuracy_soluble
 GAUSS_WITHIN = {1: 0.6827, 2: 0.9545}
 
 
-def score(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, float]:
-    """Metrics of predictions ``pred`` (columns chi_exp, p_soluble, optional *_std) on the rows ``test``.
+def score(test: pd.DataFrame, pred: pd.DataFrame, scored: Scored = SCORED["chi"]) -> dict[str, float]:
+    """Metrics of predictions ``pred`` on the rows ``test``, for the tasks ``scored`` names (default chi's:
+    chi_exp and soluble; the prediction columns are the tasks' own, ``p_<task>`` for a label).
 
-    chi_exp: r2, mae, rmse, n; with a std: the fraction within +-1 and +-2 sigma and the Spearman
-    correlation of |error| with sigma. soluble: auc, accuracy (at 0.5), brier, n.
+    Each regression task: r2, mae, rmse, n; with a ``<task>_std`` column: the fraction within +-1 and +-2
+    sigma and the Spearman correlation of |error| with sigma. Each label: auc, accuracy (at 0.5), brier, n.
     """
-    from scipy.stats import spearmanr
-    from sklearn.metrics import accuracy_score, brier_score_loss, mean_absolute_error, r2_score, roc_auc_score
-
     out: dict[str, float] = {}
-    y, p = test["chi_exp"].to_numpy(float), pred["chi_exp"].to_numpy(float)
-    rows = ~np.isnan(y) & ~np.isnan(p)
-    out["n_chi_exp"] = float(rows.sum())
-    if rows.sum() >= 2:
-        err = p[rows] - y[rows]
-        out.update(r2_chi_exp=r2_score(y[rows], p[rows]), mae_chi_exp=mean_absolute_error(y[rows], p[rows]),
-                   rmse_chi_exp=float(np.sqrt(np.mean(err**2))))  # fmt: skip
-        if "chi_exp_std" in pred and pred["chi_exp_std"].notna().any():
-            sigma = pred["chi_exp_std"].to_numpy(float)[rows]
-            for z in GAUSS_WITHIN:
-                out[f"within_{z}sigma_chi_exp"] = float(np.mean(np.abs(err) <= z * sigma))
-            out["spearman_abs_error_std_chi_exp"] = float(spearmanr(np.abs(err), sigma).statistic)
-    label, prob = test[CLASS_TASK].to_numpy(float), pred["p_soluble"].to_numpy(float)
-    rows = ~np.isnan(label) & ~np.isnan(prob)
-    out["n_soluble"] = float(rows.sum())
-    if rows.sum() >= 2 and len(np.unique(label[rows])) == 2:
-        out.update(auc_soluble=roc_auc_score(label[rows], prob[rows]),
-                   accuracy_soluble=accuracy_score(label[rows], prob[rows] >= 0.5),
-                   brier_soluble=brier_score_loss(label[rows], prob[rows]))  # fmt: skip
+    for task in scored.regression:
+        std = pred[f"{task}_std"].to_numpy(float) if f"{task}_std" in pred else None
+        out.update(regression_scores(test[task].to_numpy(float), pred[task].to_numpy(float), std, task))
+    for task in scored.classification:
+        out.update(classification_scores(test[task].to_numpy(float), pred[f"p_{task}"].to_numpy(float), task))
     return {k: float(v) for k, v in out.items()}
+
+
+def regression_scores(y: np.ndarray, p: np.ndarray, sigma: np.ndarray | None, task: str) -> dict[str, float]:
+    """``n_<task>``; with two rows or more ``r2``, ``mae``, ``rmse``; with a std (not all NaN) ``within_1sigma``,
+    ``within_2sigma`` and ``spearman_abs_error_std`` of ``task``, on the rows where ``y`` and ``p`` are given."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    rows = ~np.isnan(y) & ~np.isnan(p)
+    out = {f"n_{task}": float(rows.sum())}
+    if rows.sum() < 2:
+        return out
+    err = p[rows] - y[rows]
+    out.update({f"r2_{task}": r2_score(y[rows], p[rows]), f"mae_{task}": mean_absolute_error(y[rows], p[rows]),
+                f"rmse_{task}": float(np.sqrt(np.mean(err**2)))})  # fmt: skip
+    if sigma is not None and not np.isnan(sigma).all():
+        sigma = sigma[rows]
+        for z in GAUSS_WITHIN:
+            out[f"within_{z}sigma_{task}"] = float(np.mean(np.abs(err) <= z * sigma))
+        out[f"spearman_abs_error_std_{task}"] = float(spearmanr(np.abs(err), sigma).statistic)
+    return out
+
+
+def classification_scores(label: np.ndarray, prob: np.ndarray, task: str) -> dict[str, float]:
+    """``n_<task>``; with two rows or more of both classes ``auc``, ``accuracy`` (at 0.5) and ``brier``."""
+    from sklearn.metrics import accuracy_score, brier_score_loss, roc_auc_score
+
+    rows = ~np.isnan(label) & ~np.isnan(prob)
+    out = {f"n_{task}": float(rows.sum())}
+    if rows.sum() >= 2 and len(np.unique(label[rows])) == 2:
+        out.update({f"auc_{task}": roc_auc_score(label[rows], prob[rows]),
+                    f"accuracy_{task}": accuracy_score(label[rows], prob[rows] >= 0.5),
+                    f"brier_{task}": brier_score_loss(label[rows], prob[rows])})  # fmt: skip
+    return out
 
 
 def summarize(folds: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnchi.evaluation.protocols import PROTOCOLS
+from gnnchi.evaluation.protocols import ALL_PROTOCOLS, SCORED
 from gnnchi.systems.chi import CLASS_TASK
 
 
@@ -40,20 +40,10 @@ def plot_parity(predictions: pd.DataFrame, path: Path, protocol: str) -> None:
 def plot_calibration(predictions: pd.DataFrame, path: Path) -> None:
     """Left: share of chi_exp test points within z·std against the Gaussian share. Right: reliability of P(soluble)."""
     from matplotlib.figure import Figure
-    from scipy.stats import norm
 
     fig = Figure(figsize=(9, 4.2))
     left, right = fig.subplots(1, 2)
-    rows = predictions[predictions["chi_exp"].notna() & predictions["gnnchi_chi_exp_std"].notna()]
-    z = np.linspace(0, 3, 31)
-    left.plot(z, 2 * norm.cdf(z) - 1, color="grey", lw=1, label="Gaussian (ideal)")
-    if len(rows):
-        error = (rows["gnnchi_chi_exp"] - rows["chi_exp"]).abs()
-        left.plot(z, [(error <= v * rows["gnnchi_chi_exp_std"]).mean() for v in z], label="calibrated std (gnnchi's output)")
-        if "gnnchi_chi_exp_spread" in rows and rows["gnnchi_chi_exp_spread"].notna().all():
-            left.plot(z, [(error <= v * rows["gnnchi_chi_exp_spread"]).mean() for v in z], label="spread over members")
-    left.set(xlabel="z", ylabel="share of test points with |error| ≤ z·std", title="chi_exp")
-    left.legend(fontsize=7)
+    _within_sigma(left, predictions, "chi_exp")
     labelled = predictions[predictions[CLASS_TASK].notna() & predictions["gnnchi_p_soluble"].notna()]
     right.plot([0, 1], [0, 1], color="grey", lw=1)
     if len(labelled):
@@ -63,6 +53,68 @@ def plot_calibration(predictions: pd.DataFrame, path: Path) -> None:
         )
         right.plot(grouped["p"], grouped["y"], "o-")
     right.set(xlabel="predicted P(soluble)", ylabel="observed soluble share", title=f"soluble, n = {len(labelled)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def _within_sigma(ax, predictions: pd.DataFrame, task: str, title: str | None = None) -> None:
+    """Share of ``task``'s test points within z·std (gnnchi's calibrated std, and the spread over members
+    where given) against the Gaussian share."""
+    from scipy.stats import norm
+
+    rows = predictions[predictions[task].notna() & predictions[f"gnnchi_{task}_std"].notna()]
+    z = np.linspace(0, 3, 31)
+    ax.plot(z, 2 * norm.cdf(z) - 1, color="grey", lw=1, label="Gaussian (ideal)")
+    if len(rows):
+        error = (rows[f"gnnchi_{task}"] - rows[task]).abs()
+        within = [(error <= v * rows[f"gnnchi_{task}_std"]).mean() for v in z]
+        ax.plot(z, within, label="calibrated std (gnnchi's output)")
+        if f"gnnchi_{task}_spread" in rows and rows[f"gnnchi_{task}_spread"].notna().all():
+            ax.plot(z, [(error <= v * rows[f"gnnchi_{task}_spread"]).mean() for v in z], label="spread over members")
+    ax.set(xlabel="z", ylabel="share of test points with |error| ≤ z·std", title=title or task)
+    ax.legend(fontsize=7)
+
+
+def plot_calibration_regression(predictions: pd.DataFrame, path: Path, task: str) -> None:
+    """The share of ``task``'s test points within z·std against the Gaussian share (a system without labels)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 4.2))
+    ax = fig.subplots()
+    n = int((predictions[task].notna() & predictions[f"gnnchi_{task}_std"].notna()).sum())
+    _within_sigma(ax, predictions, task, f"{task}, n = {n}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def regression_methods(predictions: pd.DataFrame, task: str) -> list[str]:
+    """gnnchi, then the baselines in column order: each with a ``<method>_<task>`` column."""
+    names = [c[: -len(f"_{task}")] for c in predictions.columns if c.endswith(f"_{task}") and c != task]
+    return sorted(names, key=lambda n: n != "gnnchi")
+
+
+def plot_parity_by_method(predictions: pd.DataFrame, path: Path, protocol: str, task: str) -> None:
+    """Predicted against measured ``task``, all folds' test rows, one colour per method (gnnchi's ensemble
+    mean and each baseline), each with its pooled MAE and R2 in the legend."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    fig = Figure(figsize=(5.4, 5))
+    ax = fig.subplots()
+    low, high, n = np.inf, -np.inf, 0
+    for i, method in enumerate(regression_methods(predictions, task)):
+        rows = predictions[predictions[task].notna() & predictions[f"{method}_{task}"].notna()]
+        if len(rows) < 2:
+            continue
+        y, p = rows[task].to_numpy(float), rows[f"{method}_{task}"].to_numpy(float)
+        label = f"{method} (MAE {mean_absolute_error(y, p):.3f}, R2 {r2_score(y, p):.3f})"
+        ax.scatter(y, p, s=4, alpha=0.35, color=f"C{i}", label=label, zorder=3 if method == "gnnchi" else 2,
+                   edgecolors="none")  # fmt: skip
+        low, high, n = min(low, y.min(), p.min()), max(high, y.max(), p.max()), max(n, len(rows))
+    if n:
+        ax.plot([low, high], [low, high], color="grey", lw=1)
+        ax.legend(fontsize=7, markerscale=3)
+    ax.set(xlabel=f"measured {task}", ylabel=f"predicted {task}", title=f"{protocol}: test folds, n = {n}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -125,18 +177,25 @@ def plot_solubility(predictions: pd.DataFrame, path: Path, protocol: str) -> dic
 
 def plot_files(protocol: str) -> tuple[str, ...]:
     """The figures ``evaluate`` writes for ``protocol``: a ROC and reliability plot where its task is
-    soluble (``solubility``), a chi parity plot for the others; the calibration plot for all."""
-    return ("roc.png" if PROTOCOLS[protocol].task == CLASS_TASK else "parity.png", "calibration.png")
+    soluble (``solubility``), a parity plot for the others (chi, x_co2); the calibration plot for all."""
+    return ("roc.png" if ALL_PROTOCOLS[protocol].task == CLASS_TASK else "parity.png", "calibration.png")
 
 
 def write_plots(predictions: pd.DataFrame, output: Path, protocol: str) -> list[str]:
-    """Write the figures of :func:`plot_files` into ``output``; their names."""
+    """Write the figures of :func:`plot_files` into ``output``; their names. chi: gnnchi's parity per fold
+    and the calibration of chi_exp and P(soluble); co2_il: parity per method, calibration of x_co2."""
     names = plot_files(protocol)
+    system = ALL_PROTOCOLS[protocol].system
+    task = SCORED[system].regression[0]
     for name in names:
         if name == "roc.png":
             plot_solubility(predictions, output / name, protocol)
-        elif name == "parity.png":
+        elif name == "parity.png" and system == "chi":
             plot_parity(predictions, output / name, protocol)
-        else:
+        elif name == "parity.png":
+            plot_parity_by_method(predictions, output / name, protocol, task)
+        elif system == "chi":
             plot_calibration(predictions, output / name)
+        else:
+            plot_calibration_regression(predictions, output / name, task)
     return list(names)

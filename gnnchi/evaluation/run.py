@@ -1,8 +1,10 @@
 """``python -m gnnchi evaluate``: every fold of a protocol, gnnchi against baselines on the same folds.
 
-Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same for each baseline),
-``report.md``, ``predictions.csv``, the figures (``parity.png`` for a chi protocol, ``roc.png`` (ROC and
-reliability of P(soluble)) for ``solubility``; ``calibration.png``), and logs them to MLflow.
+Protocols belong to a system (:mod:`gnnchi.evaluation.protocols`: chi's, and co2_il's on x_co2); the
+config's data module must be of it. Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same
+for each baseline), ``report.md``, ``predictions.csv``, the figures (``parity.png`` for a chi or x_co2
+protocol, ``roc.png`` (ROC and reliability of P(soluble)) for ``solubility``; ``calibration.png``), and
+logs them to MLflow.
 Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
 arguments, the configs' contents and the data are unchanged (:mod:`gnnchi.evaluation.fitting`), so an
 interrupted evaluation resumes, and ``solubility`` reuses the models of ``leave-polymer-out`` (the same
@@ -19,14 +21,13 @@ import pandas as pd
 
 from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
-from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES, FoldContext
+from gnnchi.evaluation.baselines import BASELINES, FoldContext, baselines_of, default_baselines
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
 from gnnchi.evaluation.metrics import finite, score, summarize
 from gnnchi.evaluation.plots import plot_files, write_plots
-from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
+from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS, SCORED, SYSTEM_PROTOCOLS, protocol_system
 from gnnchi.evaluation.report import report
 from gnnchi.evaluation.tracking import log_evaluation
-from gnnchi.systems.chi import CLASS_TASK
 
 
 def evaluate(
@@ -41,21 +42,32 @@ def evaluate(
     experiment_name: str = "gnnchi-evaluate",
     tracking_uri: str | None = None,
 ) -> dict:
-    """Run ``protocol``; return (and write) the metrics. ``config_args``: LightningCLI arguments (``--config``, overrides)."""
+    """Run ``protocol``; return (and write) the metrics. ``config_args``: LightningCLI arguments (``--config``,
+    overrides); the config's data module must be of the protocol's system (chi or co2_il)."""
     from gnnchi.training.cli import run_lightning_cli
 
-    if protocol not in PROTOCOLS:
-        raise GnnChiError(f"unknown protocol {protocol!r}; choose one of {list(PROTOCOLS)}")
-    spec = PROTOCOLS[protocol]
-    baselines = list(DEFAULT_BASELINES if baselines is None else baselines)
+    if protocol not in ALL_PROTOCOLS:
+        raise GnnChiError(f"unknown protocol {protocol!r}; choose one of {list(ALL_PROTOCOLS)}")
+    spec = ALL_PROTOCOLS[protocol]
+    system = protocol_system(protocol)
+    baselines = list(default_baselines(system.name) if baselines is None else baselines)
     unknown = set(baselines) - set(BASELINES)
     if unknown:
         raise GnnChiError(f"unknown baselines {sorted(unknown)}; choose from {list(BASELINES)}")
+    foreign = [b for b in baselines if system.name not in BASELINES[b].systems]
+    if foreign:
+        raise GnnChiError(f"baseline(s) {foreign} do not serve the {system.name} system of protocol {protocol!r}; "
+                          f"its baselines: {list(baselines_of(system.name))}")  # fmt: skip
     if "chemprop" in baselines and not chemprop_venv:
         raise GnnChiError("the chemprop baseline needs --chemprop_venv DIR (created there on first use)")
     folds = list(range(NUM_FOLDS)) if folds is None else sorted(set(folds))
     if not folds or any(not 0 <= f < NUM_FOLDS for f in folds):
         raise GnnChiError(f"folds must be in 0..{NUM_FOLDS - 1}, got {folds}")
+    config_system = run_lightning_cli([*config_args, "--trainer.logger", "false"], run=False).datamodule.system
+    if config_system.name != system.name:  # before the split is set: another system's split does not parse
+        theirs = ", ".join(SYSTEM_PROTOCOLS[config_system.name])
+        raise GnnChiError(f"protocol {protocol!r} is for the {system.name} system, but the config trains "
+                          f"{config_system.name}; its protocols: {theirs}")  # fmt: skip
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     models_dir = Path(models_dir) if models_dir else output / "models"
@@ -72,12 +84,16 @@ def evaluate(
     records = datamodule.prepare_records()
     table = records.table.reset_index(drop=True)
     hp = datamodule.hparams
+    scored = SCORED[system.name]
+    predicted = [system.task(task).prediction for task in scored.tasks]  # chi: chi_exp, p_soluble; co2_il: x_co2
+    kept = ["row", *system.molecule_columns, *(c.name for c in system.conditions),
+            *system.tasks_of_kind("regression"), *system.tasks_of_kind("classification")]  # fmt: skip
 
     fold_metrics: dict[str, list[dict]] = {"gnnchi": [], **{b: [] for b in baselines}}
     predictions = []
     for fold in folds:
         print(f"[evaluate {protocol}] fold {fold}: training gnnchi ({members} member(s))", flush=True)
-        parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed)
+        parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed, system)
         fold_args = [*split_args, "--data.test_fold", str(fold)]
         models = fit_cached(
             config_args,
@@ -86,25 +102,28 @@ def evaluate(
             fingerprint,
         )
         test = table.iloc[parts["test"]]
-        ensemble = predict_rows(models, test, hp)  # std of chi: calibrated on the fold's validation rows by fit
-        spread = predict_rows(models, test, hp, calibrated=False)  # std of chi: the raw spread over members
-        uncertainty = {f"{k}_spread": v for k, v in score(test, spread).items() if "sigma" in k or "spearman" in k}
-        fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble), **uncertainty})
-        frame = test[["row", "polymer", "solvent", "temperature_K", "chi_exp", "chi_cosmo", CLASS_TASK]].copy()
+        ensemble = predict_rows(models, test, hp, system=system)  # std: calibrated on the fold's validation rows by fit
+        spread = predict_rows(models, test, hp, calibrated=False, system=system)  # std: the raw spread over members
+        uncertainty = {
+            f"{k}_spread": v for k, v in score(test, spread, scored).items() if "sigma" in k or "spearman" in k
+        }
+        fold_metrics["gnnchi"].append({"fold": fold, **score(test, ensemble, scored), **uncertainty})
+        frame = test[kept].copy()
         frame.insert(0, "fold", fold)
-        for column in ("chi_exp", "chi_exp_std", "p_soluble", "p_soluble_std"):
+        for column in (c for name in predicted for c in (name, f"{name}_std")):
             frame[f"gnnchi_{column}"] = ensemble[column].to_numpy()
-        frame["gnnchi_chi_exp_spread"] = spread["chi_exp_std"].to_numpy()
+        for task in scored.regression:
+            frame[f"gnnchi_{task}_spread"] = spread[f"{task}_std"].to_numpy()
         frame["gnnchi_warning"] = ensemble["warning"].to_numpy()
         context = FoldContext(
-            table, parts, fold, spec, models, hp, config.model, config_args, fold_args, models_dir, fingerprint,
+            table, parts, fold, spec, models, hp, config.model.init_args, config_args, fold_args, models_dir, fingerprint,
             chemprop_venv,
         )  # fmt: skip
         for name in baselines:
             print(f"[evaluate {protocol}] fold {fold}: baseline {name}", flush=True)
             pred = BASELINES[name].run(context)
-            fold_metrics[name].append({"fold": fold, **score(test, pred)})
-            for column in ("chi_exp", "p_soluble"):
+            fold_metrics[name].append({"fold": fold, **score(test, pred, scored)})
+            for column in predicted:
                 frame[f"{name}_{column}"] = pred[column].to_numpy()
         predictions.append(frame)
 

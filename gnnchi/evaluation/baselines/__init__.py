@@ -1,7 +1,8 @@
 """The baselines ``evaluate`` scores beside gnnchi on the same folds, by name.
 
-Each takes a :class:`FoldContext` and returns predictions for the fold's test rows (columns
-``chi_exp`` and ``p_soluble``). ``default_on`` ones run unless ``--baselines`` names others.
+Each takes a :class:`FoldContext` and returns predictions for the fold's test rows (chi: columns
+``chi_exp`` and ``p_soluble``; co2_il: ``x_co2``). Each serves the systems it names; the ``default_on``
+ones of the protocol's system run unless ``--baselines`` names others.
 """
 
 from gnnchi.evaluation.baselines.base import Baseline, FoldContext
@@ -11,11 +12,12 @@ from gnnchi.evaluation.baselines.descriptor_mlp import descriptor_mlp
 from gnnchi.evaluation.baselines.forest import random_forest
 from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task
 from gnnchi.evaluation.baselines.hansen import hansen
+from gnnchi.evaluation.baselines.il_forest import il_random_forest
 
 BASELINES = {
     b.name: b
     for b in (
-        Baseline("gnnchi_single_model", "member 0 of gnnchi's ensemble alone", single_model),
+        Baseline("gnnchi_single_model", "member 0 of gnnchi's ensemble alone", single_model, systems=("chi", "co2_il")),
         Baseline("single_task", "gnnchi trained on the protocol's task alone", single_task),
         Baseline("two_task", "gnnchi trained on the protocol's two-task ablation", two_task),
         Baseline("descriptor_mlp", "the paper's RDKit-descriptor MLPs in gnnchi's pair model", descriptor_mlp),
@@ -24,8 +26,26 @@ BASELINES = {
         Baseline("hansen", "classical Hansen chi: bundled solvent HSP, polymer HSP fitted on non-test chi_exp rows",
                  hansen),  # fmt: skip
         Baseline("chemprop", "chemprop 2.3.1 in its own virtualenv (needs --chemprop_venv)", chemprop, default_on=False),
+        Baseline(
+            "il_random_forest",
+            "a random forest (100 trees) on Morgan count fingerprints of the cation and the anion + 1000/T, log10 P, P",
+            il_random_forest,
+            systems=("co2_il",),
+        ),
     )
 }
-DEFAULT_BASELINES = tuple(name for name, b in BASELINES.items() if b.default_on)
 
-__all__ = ["BASELINES", "DEFAULT_BASELINES", "Baseline", "FoldContext"]
+
+def default_baselines(system: str = "chi") -> tuple[str, ...]:
+    """The baselines ``evaluate`` runs for ``system`` unless ``--baselines`` names others."""
+    return tuple(name for name, b in BASELINES.items() if b.default_on and system in b.systems)
+
+
+def baselines_of(system: str) -> tuple[str, ...]:
+    """Every baseline that serves ``system``."""
+    return tuple(name for name, b in BASELINES.items() if system in b.systems)
+
+
+DEFAULT_BASELINES = default_baselines("chi")  # chi's (the CLI's help); co2_il's: default_baselines("co2_il")
+
+__all__ = ["BASELINES", "DEFAULT_BASELINES", "Baseline", "FoldContext", "baselines_of", "default_baselines"]

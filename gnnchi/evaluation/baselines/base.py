@@ -35,16 +35,25 @@ class FoldContext:
     def test(self) -> pd.DataFrame:
         return self.table.iloc[self.parts["test"]]
 
+    @property
+    def system(self):
+        """The :class:`~gnnchi.systems.System` of the protocol (and of the table)."""
+        from gnnchi.systems import get_system
+
+        return get_system(self.protocol.system)
+
 
 @dataclass(frozen=True)
 class Baseline:
     """A method scored beside gnnchi on the same folds: ``run(context)`` -> one row per test row with
-    columns ``chi_exp`` and ``p_soluble`` (NaN where it predicts nothing)."""
+    the prediction columns of the tasks ``evaluate`` scores for the system (chi: ``chi_exp`` and
+    ``p_soluble``, NaN where it predicts nothing; co2_il: ``x_co2``). ``systems``: those it applies to."""
 
     name: str
     description: str
     run: Callable[[FoldContext], pd.DataFrame]
     default_on: bool = True
+    systems: tuple[str, ...] = ("chi",)
 
 
 def empty_predictions(n: int) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from gnnchi.systems.chi import CLASS_TASK
 def single_model(context: FoldContext) -> pd.DataFrame:
     from gnnchi.models.ensemble import member_checkpoints
 
-    return predict_rows(member_checkpoints(context.gnnchi_models)[:1], context.test, context.data_hparams)
+    return predict_rows(member_checkpoints(context.gnnchi_models)[:1], context.test, context.data_hparams,
+                        system=context.system)  # fmt: skip
 
 
 def _task_subset(context: FoldContext, tasks: list[str], name: str) -> pd.DataFrame:
