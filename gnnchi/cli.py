@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", nargs="+", help=model_help)
     predict.add_argument("--input", required=True,
                          help="CSV of pairs: columns polymer, solvent and temperature_K or temperature_C (or name "
-                         "yours below)")  # fmt: skip
+                         "yours below); for a co2_il model: cation, anion, temperature_K or temperature_C, and "
+                         "pressure_kPa, pressure_bar or pressure_MPa")  # fmt: skip
     predict.add_argument("--output",
                          help="CSV: the input rows as given, then the predictions, error and warning (default "
                          "<input stem>_preds.csv beside the input; - for standard output)")  # fmt: skip
@@ -104,11 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     screen = verb("screen")
     screen.add_argument("--model", nargs="+", help=model_help)
-    target = screen.add_mutually_exclusive_group(required=True)
+    target = screen.add_mutually_exclusive_group()
     target.add_argument("--polymer", help="repeat unit SMILES to screen solvents for")
     target.add_argument("--solvent", help="solvent SMILES to screen polymers for")
     screen.add_argument("--solvents", help="CSV of candidate solvents (column 'solvent', or --solvent_column)")
     screen.add_argument("--polymers", help="CSV of candidate polymers (column 'polymer', or --polymer_column)")
+    screen.add_argument("--cations", help="co2_il model: CSV of candidate cations (column 'cation')")
+    screen.add_argument("--anions", help="co2_il model: CSV of candidate anions (column 'anion'); every cation x anion is scored")
+    pressures = screen.add_mutually_exclusive_group()
+    for unit in ("kPa", "bar", "MPa"):
+        pressures.add_argument(f"--pressure_{unit}", type=float, nargs="+",
+                               help="co2_il model: pressures, one per temperature (or one for all); ranks restart at each condition")  # fmt: skip
+    screen.add_argument("--top", type=int, help="co2_il model: keep the best N ionic liquids per condition (default: all)")
     temps = screen.add_mutually_exclusive_group(required=True)
     temps.add_argument("--temperature_C", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
     temps.add_argument("--temperature_K", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
@@ -264,6 +272,10 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
     predictor = open_predictor(options.model, **limits)
+    if predictor.backend.system.name == "co2_il":
+        return ends_quietly_if_the_reader_leaves(lambda: ionic_liquid_predict_or_screen(parser, predictor, options))
+    if options.verb == "screen" and options.polymer is None and options.solvent is None:
+        parser.error("give --polymer (to rank solvents) or --solvent (to rank polymers)")
     if options.verb == "screen":
         return ends_quietly_if_the_reader_leaves(lambda: screen(predictor, options))
     from gnnchi.inference.predict_table import predict_file
@@ -277,15 +289,46 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
 
 
 def open_predictor(models: list[str] | None, **limits):
-    """A Predictor of ``models`` (default: the shipped model), after the process settings it needs
-    (torch's only when a model is a checkpoint)."""
+    """The predictor of ``models`` (default: the shipped model) for their system, after the process
+    settings it needs (torch's only when a model is a checkpoint)."""
     import gnnchi.release
-    from gnnchi.inference.predictor import Predictor
+    from gnnchi.inference.predictor import load_backend
+    from gnnchi.inference.systems import predictor_class
     from gnnchi.settings import configure_process
 
     models = models or [gnnchi.release.shipped_model()]
     configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in models))
-    return Predictor(models, **limits)
+    backend = load_backend(models)
+    if backend.system.name != "chi":  # the chi options' temperature range is not this system's
+        limits = {"max_heavy_atoms": limits["max_heavy_atoms"]}
+    return predictor_class(backend.system.name)(backend, **limits)
+
+
+def ionic_liquid_predict_or_screen(parser: argparse.ArgumentParser, predictor, options) -> int:
+    """``predict`` and ``screen`` with a co2_il model."""
+    from gnnchi.data.tables import output_beside, read_text_table, say_written, write_csv
+    from gnnchi.systems.co2_il import PRESSURE
+
+    if options.verb == "predict":
+        from gnnchi.inference.predict_table import predict_ionic_liquid_file
+
+        return 1 if predict_ionic_liquid_file(predictor, options.input, options.output) else 0
+    if not options.cations or not options.anions:
+        parser.error("a co2_il model screens --cations CSV x --anions CSV")
+    given = [(unit, values) for unit in ("kPa", "bar", "MPa") if (values := getattr(options, f"pressure_{unit}"))]
+    if not given:
+        parser.error("give the pressures to rank at: --pressure_kPa, --pressure_bar or --pressure_MPa")
+    unit, values = given[0]
+    pressures = [PRESSURE.units[f"pressure_{unit}"](v) for v in values]
+    temperatures = option_kelvin(options.temperature_K, options.temperature_C)
+    cations = read_text_table(options.cations, ["cation"])["cation"].tolist()
+    anions = read_text_table(options.anions, ["anion"])["anion"].tolist()
+    ranked = predictor.screen(cations, anions, temperatures, pressures, top=options.top)
+    output = options.output or output_beside(options.cations, "_ranked")
+    write_csv(ranked, output)
+    scored = int((ranked["error"] == "").sum())
+    say_written(output, f"ranked {scored} ionic-liquid-condition rows, rank 1 the highest x_co2 at each condition -> {{where}}")
+    return 0
 
 
 def ends_quietly_if_the_reader_leaves(write_table) -> int:

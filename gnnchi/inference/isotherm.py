@@ -69,8 +69,8 @@ def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion
     parts broadcast, the interaction is one batched product per coefficient -> [C, A, K, order + 1]."""
     (c, f), (a, g) = ion_parts(head, cation_latent), ion_parts(head, anion_latent)
     coef = c[:, None, :] + a[None, :, :] + head.bias  # [C, A, J]
-    if head.rank:
-        coef += np.einsum("cjr,ajr->caj", f, g, optimize=True)
+    if head.rank:  # one [C, R] x [R, A] product per coefficient j
+        coef += np.matmul(f.transpose(1, 0, 2), g.transpose(1, 2, 0)).transpose(1, 2, 0)
     return coef.reshape(len(c), len(a), -1, head.order + 1)
 
 
@@ -101,12 +101,28 @@ def screen_isotherms(
     temperature = np.asarray(temperature_K, np.float32).reshape(-1)
     pressure = np.asarray(pressure_kPa, np.float32).reshape(-1)
     width = cation_latent.shape[1] // len(heads)
-    total = squares = 0.0
+    shape = (len(cation_latent), len(anion_latent), len(temperature))
+    total, squares = np.zeros(shape), np.zeros(shape)
     for m, head in enumerate(heads):
         block = slice(m * width, (m + 1) * width)
-        coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, 2]
-        x = np.stack([mole_fraction(head, coef, t, p) for t, p in zip(temperature, pressure)], axis=-1).astype(np.float64)
-        total, squares = total + x, squares + x * x
+        coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
+        num_terms = coef.shape[2]
+        # one contiguous [C A, K] plane per power of t: a condition is then a few vector operations, an
+        # exp in place and one matrix-vector product with the pressure basis
+        planes = [np.ascontiguousarray(coef[..., d]).reshape(-1, num_terms) for d in range(head.order + 1)]
+        exponent = np.empty_like(planes[0])
+        for n, (t_kelvin, p_kpa) in enumerate(zip(temperature, pressure)):
+            t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)
+            np.multiply(planes[1], t, out=exponent)
+            exponent += planes[0]
+            if head.order == 2:
+                exponent += planes[2] * np.float32(t * t)
+            np.minimum(exponent, np.float32(MAX_EXPONENT), out=exponent)
+            np.exp(exponent, out=exponent)
+            ratio = np.minimum(exponent @ pressure_basis(head, p_kpa), np.float32(MAX_MOLE_RATIO))  # [C A]
+            x = (ratio / (1.0 + ratio)).reshape(shape[:2]).astype(np.float64)
+            total[:, :, n] += x
+            squares[:, :, n] += x * x
     n = len(heads)
     mean = total / n
     if n == 1:
