@@ -84,7 +84,13 @@ class PairRecords:
     table: pd.DataFrame
     graphs: dict[str, list[MolGraph]]
     vocabulary_warnings: dict[str, str] = field(default_factory=dict)  # SMILES -> what is unknown
-    system: System = CHI
+    system_name: str = CHI.name  # a name, not the System: records are pickled to spawned DDP ranks
+
+    @property
+    def system(self) -> System:
+        from gnnchi.systems import get_system
+
+        return get_system(self.system_name)
 
     def targets(self) -> np.ndarray:
         """[num_rows, num_tasks] float32 in the system's task order, NaN where missing."""
@@ -208,7 +214,7 @@ def check_pairs(
             table[condition.name] = table[condition.name].fillna(condition.default)
     used = set().union(*(table[c].str.strip() for c in system.molecule_columns))
     warnings = {s: w for cache in caches.values() for s, w in cache.warnings.items() if s in used}
-    return PairRecords(table, {c: cache.graphs for c, cache in caches.items()}, warnings, system), problems
+    return PairRecords(table, {c: cache.graphs for c, cache in caches.items()}, warnings, system.name), problems
 
 
 DUPLICATE_POLICIES = ("keep", "average", "fail")
