@@ -27,22 +27,25 @@ class OnnxBackend:
             import onnxruntime as ort
         except ImportError:  # pragma: no cover - onnxruntime is a dependency
             raise ModelFileError("reading an ONNX model needs onnxruntime: pip install onnxruntime") from None
-        try:
-            main = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        except Exception as err:
-            raise ModelFileError(f"{path} is not a readable ONNX model ({str(err).splitlines()[0]})") from None
-        self.system = onnx_format.system_of(main.get_modelmeta().custom_metadata_map)
-        self.sessions = {}
-        for part, file in onnx_format.file_names(path, self.system).items():
-            if part == "pair_model":
-                continue
+        def session(part: str, file: Path):
             if not file.is_file():
                 raise ModelFileError(f"{file} is missing: export writes it beside {path}")
             try:
-                self.sessions[part] = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
+                loaded = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
             except Exception as err:
                 raise ModelFileError(f"{file} is not a readable ONNX model ({str(err).splitlines()[0]})") from None
-            onnx_format.check_part_metadata(self.sessions[part].get_modelmeta().custom_metadata_map, part, file)
+            onnx_format.check_part_metadata(loaded.get_modelmeta().custom_metadata_map, part, file)
+            return loaded
+
+        # the pair head's file name is the same for every system, and its metadata names the system
+        head = session("pair_head", onnx_format.file_names(path)["pair_head"])
+        self.system = onnx_format.system_of(head.get_modelmeta().custom_metadata_map)
+        self.sessions = {
+            part: session(part, file)
+            for part, file in onnx_format.file_names(path, self.system).items()
+            if part not in ("pair_model", "pair_head")
+        }
+        self.sessions["pair_head"] = head
         self.metadata = self.sessions["pair_head"].get_modelmeta().custom_metadata_map
         self.encoding_width = onnx_format.encoding_width(self.metadata)
         self.uncertainty = onnx_format.uncertainty_from_metadata(self.metadata)

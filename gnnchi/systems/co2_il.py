@@ -1,16 +1,15 @@
 """The CO2-in-ionic-liquid system: cation + anion + temperature + pressure -> the mole fraction of CO2
-absorbed (x_co2), through an absorption-isotherm head (:class:`gnnchi.nn.IsothermHead`)."""
+absorbed (x_co2), through an absorption-isotherm head (:class:`gnnchi.nn.isotherm.IsothermHead`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from gnnchi.systems import chi
 from gnnchi.systems.base import Condition, Molecule, System, Task
 
-TEMPERATURE = Condition(
-    "temperature_K",
-    units={"temperature_K": lambda kelvin: kelvin, "temperature_C": lambda celsius: celsius + 273.15},
-    default=None,
-    valid_range=(200.0, 600.0),
-)
+# chi's temperature and units; no default (every measurement has one) and the liquids' plausible range
+TEMPERATURE = replace(chi.TEMPERATURE, default=None, valid_range=(200.0, 600.0))
 PRESSURE = Condition(
     "pressure_kPa",
     units={
