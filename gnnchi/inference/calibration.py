@@ -1,13 +1,15 @@
-"""The calibrated standard deviation of each chi task, and the uncertainty record a model file carries.
+"""The calibrated standard deviation of each regression task, and the uncertainty record a model file carries.
 
 The ensemble's spread alone is too small and blind to novelty: members trained on the same rows
-agree on a polymer none of them has seen. Per chi task, a model file holds four numbers fitted on
-its validation rows (never its training rows) by Gaussian likelihood:
+agree on a polymer none of them has seen. Per regression task, a model file holds five numbers
+fitted on its validation rows (never its training rows) by Gaussian likelihood:
 
-    sigma^2 = (a * spread)^2 + b^2 + (c_polymer * novelty_polymer)^2 + (c_solvent * novelty_solvent)^2
+    sigma^2 = (a * spread)^2 + b^2 + (d * prediction)^2 + (c_polymer * novelty_polymer)^2 + (c_solvent * novelty_solvent)^2
 
-``spread``: the standard deviation over members (0 for one model); ``novelty``: 1 - the highest
-Tanimoto similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`).
+``spread``: the standard deviation over members (0 for one model); ``prediction``: the ensemble mean
+(errors that grow with the value, such as x_CO2's, which is near 0 at low pressure, get a relative
+term); ``novelty``: 1 - the highest Tanimoto similarity to a training molecule of that kind
+(:mod:`gnnchi.inference.domain`). A record written before ``d`` existed reads with ``d = 0``.
 
 The uncertainty record (:func:`record`, :func:`from_record`) is one JSON-able dict, written by ``fit``
 into the checkpoint (one model) or the ensemble manifest, and by export into the ONNX metadata.
@@ -26,7 +28,7 @@ MIN_ROWS = 10  # fewer validation rows with a target: the task keeps its raw spr
 
 
 class TaskCalibration(NamedTuple):
-    """sigma^2 = (a spread)^2 + b^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2.
+    """sigma^2 = (a spread)^2 + b^2 + (d prediction)^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2.
 
     ``c_polymer`` and ``c_solvent`` weigh the novelty of the system's first and second molecule (the
     names are the chi system's; for co2_il they are the cation's and the anion's)."""
@@ -36,16 +38,21 @@ class TaskCalibration(NamedTuple):
     c_polymer: float
     c_solvent: float
     rows: int  # validation rows it was fitted on
+    d: float = 0.0
 
-    def sigma(self, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray) -> np.ndarray:
+    def sigma(
+        self, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray, prediction: np.ndarray
+    ) -> np.ndarray:
         """Arrays that broadcast together -> the calibrated standard deviation (a missing spread counts as 0)."""
         spread = np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
-        variance = (self.a * spread) ** 2 + self.b**2 + (self.c_polymer * np.asarray(novelty_polymer)) ** 2
+        variance = (self.a * spread) ** 2 + self.b**2 + (self.d * np.asarray(prediction, np.float64)) ** 2
+        variance = variance + (self.c_polymer * np.asarray(novelty_polymer)) ** 2
         return np.sqrt(variance + (self.c_solvent * np.asarray(novelty_solvent)) ** 2)
 
 
 def fit_task(
-    error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray
+    error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray,
+    prediction: np.ndarray,
 ) -> TaskCalibration | None:
     """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma.
 
@@ -58,24 +65,25 @@ def fit_task(
         return None
     e2 = error[keep] ** 2
     features = np.stack([spread[keep] ** 2, np.ones(keep.sum()), np.asarray(novelty_polymer)[keep] ** 2,
-                         np.asarray(novelty_solvent)[keep] ** 2], axis=1)  # fmt: skip
+                         np.asarray(novelty_solvent)[keep] ** 2, np.asarray(prediction, np.float64)[keep] ** 2],
+                        axis=1)  # fmt: skip
     floor = 1e-6 * max(float(e2.mean()), 1e-12)
 
-    def loss(squares: np.ndarray) -> tuple[float, np.ndarray]:  # squares: a^2, b^2, c_polymer^2, c_solvent^2
+    def loss(squares: np.ndarray) -> tuple[float, np.ndarray]:  # squares: a^2, b^2, c_polymer^2, c_solvent^2, d^2
         variance = features @ squares + floor
         value = float(np.mean(np.log(variance) + e2 / variance))
         return value, features.T @ ((1.0 / variance - e2 / variance**2) / len(e2))
 
     # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
-    # the raw spread (a = 1) and no novelty term
-    start = np.array([1.0, float(np.median(e2)), 0.0, 0.0])
-    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 4).x
-    theta = np.sqrt(np.maximum(squares, 0.0))
-    return TaskCalibration(*(float(v) for v in theta), rows=int(keep.sum()))
+    # the raw spread (a = 1) and no novelty or relative term
+    start = np.array([1.0, float(np.median(e2)), 0.0, 0.0, 0.0])
+    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 5).x
+    a, b, c_polymer, c_solvent, d = (float(v) for v in np.sqrt(np.maximum(squares, 0.0)))
+    return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d)
 
 
 class Uncertainty(NamedTuple):
-    """What a model file says about its own uncertainty: per chi task its calibration, and its training domain."""
+    """What a model file says about its own uncertainty: per regression task its calibration, and its training domain."""
 
     calibration: dict[str, TaskCalibration]
     domain: Domain | None

@@ -55,11 +55,12 @@ class IonicLiquidPredictor(PairPredictor):
                 problems.append(f"{word} {value:g} {unit} outside {low:g}-{high:g} {unit}")
         return "; ".join(problems)
 
-    def _calibrated_std(self, spread: np.ndarray, cations, anions) -> np.ndarray:
+    def _calibrated_std(self, spread: np.ndarray, mean: np.ndarray, cations, anions) -> np.ndarray:
         calibration = self.calibration.get("x_co2")
         if calibration is None:
             return spread
-        return calibration.sigma(spread, self.novelty(list(cations), "cation"), self.novelty(list(anions), "anion"))
+        novelty_c, novelty_a = self.novelty(list(cations), "cation"), self.novelty(list(anions), "anion")
+        return calibration.sigma(spread, novelty_c, novelty_a, mean)
 
     def predict(self, cations, anions, temperature_K, pressure_kPa) -> pd.DataFrame:
         """One row per input, in order: ``cation``, ``anion``, ``temperature_K``, ``pressure_kPa`` as given,
@@ -85,7 +86,7 @@ class IonicLiquidPredictor(PairPredictor):
             out = self.backend.pair(f32(cation_latent), f32(anion_latent), f32(temperatures), f32(pressures))[:, :, 0]
             mean[ok] = out.mean(axis=1)
             spread = out.std(axis=1, ddof=1) if out.shape[1] > 1 else np.full(len(out), np.nan)
-            std[ok] = self._calibrated_std(spread, np.asarray(cations)[ok], np.asarray(anions)[ok])
+            std[ok] = self._calibrated_std(spread, mean[ok], np.asarray(cations)[ok], np.asarray(anions)[ok])
         frame["x_co2"], frame["x_co2_std"] = mean, std
         frame["error"] = errors
         frame["warning"] = [
@@ -124,7 +125,7 @@ class IonicLiquidPredictor(PairPredictor):
         if calibration is not None:
             novelty_c = self.novelty(good_cations, "cation")[:, None, None]
             novelty_a = self.novelty(good_anions, "anion")[None, :, None]
-            std = calibration.sigma(spread, novelty_c, novelty_a).astype(np.float32)
+            std = calibration.sigma(spread, novelty_c, novelty_a, mean).astype(np.float32)
         failed = [(c, "cation", e) for c, e in zip(cations, cation_errors) if e]
         failed += [(a, "anion", e) for a, e in zip(anions, anion_errors) if e]
         notes = {("cation", c): self.molecule_notes({"cation": c}) for c in good_cations}

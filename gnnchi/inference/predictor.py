@@ -148,7 +148,7 @@ class Predictor(PairPredictor):
         chi_std = grid.chi_std.copy()
         for c, task in enumerate(CHI_TASKS):
             if task in self.calibration:
-                chi_std[c] = self.calibration[task].sigma(grid.chi_std[c], novelty_p, novelty_s)
+                chi_std[c] = self.calibration[task].sigma(grid.chi_std[c], novelty_p, novelty_s, grid.chi[c])
         return grid._replace(chi_std=chi_std)
 
     def predict(self, polymers, solvents, temperatures_K) -> pd.DataFrame:
@@ -177,7 +177,8 @@ class Predictor(PairPredictor):
         if self.calibration:
             novelty_p, novelty_s = self.novelty(polymers, "polymer"), self.novelty(solvents, "solvent")
             for task, calibration in self.calibration.items():
-                frame[f"{task}_std"] = np.where(ok, calibration.sigma(frame[f"{task}_std"], novelty_p, novelty_s), np.nan)
+                sigma = calibration.sigma(frame[f"{task}_std"], novelty_p, novelty_s, frame[task].fillna(0.0))
+                frame[f"{task}_std"] = np.where(ok, sigma, np.nan)
         frame["error"] = errors
         frame["warning"] = [
             self.molecule_notes({"polymer": p, "solvent": q}) if ok_row else "" for p, q, ok_row in zip(polymers, solvents, ok)

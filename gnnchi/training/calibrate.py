@@ -34,7 +34,8 @@ def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
         out = predict_table_rows(predictor, val, system)
         first, second = (predictor.novelty(val[column].tolist(), kind) for column, kind in molecules)
         for task in system.tasks_of_kind("regression"):
-            fitted = fit_task(out[task].to_numpy() - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second)
+            prediction = out[task].to_numpy()
+            fitted = fit_task(prediction - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second, prediction)
             if fitted is not None:
                 calibration[task] = fitted
     return Uncertainty(calibration, domain)
@@ -59,7 +60,7 @@ def describe(uncertainty: Uncertainty) -> str:
         return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
     first, second = uncertainty.domain.kinds if uncertainty.domain is not None else ("polymer", "solvent")
     parts = [
-        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
+        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} {task})^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
         f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} validation rows"
         for task, c in uncertainty.calibration.items()
     ]

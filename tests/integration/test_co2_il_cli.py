@@ -4,6 +4,7 @@ export it, and predict and screen with the torch-free predictor."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from gnnchi.cli import main
 from gnnchi.datasets.co2_il import load_co2_il
 from gnnchi.errors import ModelFileError
+from gnnchi.inference.calibration import from_record
 from gnnchi.inference.il_predictor import IonicLiquidPredictor
 from gnnchi.inference.onnx_format import SYSTEM, read_metadata
 from gnnchi.inference.predictor import Predictor
@@ -48,6 +50,15 @@ def test_the_export_predicts_what_the_checkpoints_predict_without_torch(fitted):
     torch_out = IonicLiquidPredictor(manifest).predict(*args)
     assert (torch_out["error"] == "").all() and torch_out["x_co2"].between(0, 1).all()
     assert (torch_out["x_co2_std"] > 0).all()  # calibrated on the validation rows by fit
+    raw = IonicLiquidPredictor(manifest, calibrated=False).predict(*args)
+    c = from_record(json.loads(manifest.read_text())["uncertainty"]).calibration["x_co2"]
+    novelty_c, novelty_a = (IonicLiquidPredictor(manifest).novelty(list(ions), kind) for ions, kind in
+                            ((args[0], "cation"), (args[1], "anion")))  # fmt: skip
+    expected = np.sqrt((c.a * raw["x_co2_std"]) ** 2 + c.b**2 + (c.d * raw["x_co2"]) ** 2 + (c.c_polymer * novelty_c) ** 2
+                       + (c.c_solvent * novelty_a) ** 2)  # fmt: skip
+    np.testing.assert_allclose(torch_out["x_co2_std"], expected, rtol=1e-6)
+    grid = IonicLiquidPredictor(manifest).grid(args[0][:1], args[1][:1], args[2][:1], args[3][:1])
+    np.testing.assert_allclose(grid.x_co2_std[0, 0, 0], expected[0], rtol=1e-5)  # screening: the same std
     code = (
         "import io, sys, pandas as pd\n"
         "from gnnchi.inference.il_predictor import IonicLiquidPredictor\n"

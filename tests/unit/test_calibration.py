@@ -11,20 +11,21 @@ from gnnchi.inference.domain import Domain
 
 
 def test_sigma_is_the_documented_sum_of_squares():
-    c = TaskCalibration(a=2.0, b=0.1, c_polymer=0.5, c_solvent=0.3, rows=10)
-    by_hand = np.sqrt((2.0 * 0.2) ** 2 + 0.1**2 + (0.5 * 0.6) ** 2 + (0.3 * 0.4) ** 2)
-    assert c.sigma(np.array([0.2]), np.array([0.6]), np.array([0.4]))[0] == pytest.approx(by_hand)
-    assert c.sigma(np.array([np.nan]), 0.0, 0.0)[0] == pytest.approx(0.1)  # one model: no spread
+    c = TaskCalibration(a=2.0, b=0.1, c_polymer=0.5, c_solvent=0.3, rows=10, d=0.25)
+    by_hand = np.sqrt((2.0 * 0.2) ** 2 + 0.1**2 + (0.25 * -0.8) ** 2 + (0.5 * 0.6) ** 2 + (0.3 * 0.4) ** 2)
+    assert c.sigma(np.array([0.2]), np.array([0.6]), np.array([0.4]), np.array([-0.8]))[0] == pytest.approx(by_hand)
+    assert c.sigma(np.array([np.nan]), 0.0, 0.0, 0.0)[0] == pytest.approx(0.1)  # one model: no spread
 
 
 def test_fit_recovers_the_parameters_that_generated_the_errors():
     rng = np.random.default_rng(0)
     n = 6000
     spread, novelty_p, novelty_s = rng.uniform(0.02, 0.3, n), rng.uniform(0, 1, n), rng.uniform(0, 0.5, n)
-    truth = dict(a=2.5, b=0.1, c_polymer=0.8, c_solvent=0.4)
+    prediction = rng.uniform(-0.5, 2.0, n)
+    truth = dict(a=2.5, b=0.1, c_polymer=0.8, c_solvent=0.4, d=0.3)
     sigma = np.sqrt((truth["a"] * spread) ** 2 + truth["b"] ** 2 + (truth["c_polymer"] * novelty_p) ** 2
-                    + (truth["c_solvent"] * novelty_s) ** 2)  # fmt: skip
-    fitted = fit_task(rng.normal(0.0, sigma), spread, novelty_p, novelty_s)
+                    + (truth["c_solvent"] * novelty_s) ** 2 + (truth["d"] * prediction) ** 2)  # fmt: skip
+    fitted = fit_task(rng.normal(0.0, sigma), spread, novelty_p, novelty_s, prediction)
     for name, value in truth.items():
         assert getattr(fitted, name) == pytest.approx(value, rel=0.15, abs=0.03), name
     assert fitted.rows == n
@@ -33,10 +34,18 @@ def test_fit_recovers_the_parameters_that_generated_the_errors():
 def test_terms_the_validation_rows_cannot_inform_keep_their_neutral_start():
     rng = np.random.default_rng(1)
     error = rng.normal(0, 0.3, 200)
-    fitted = fit_task(error, np.full(200, np.nan), np.zeros(200), np.zeros(200))  # one model, nothing novel
-    assert fitted.a == 1.0 and fitted.c_polymer == 0.0 and fitted.c_solvent == 0.0
+    fitted = fit_task(error, np.full(200, np.nan), np.zeros(200), np.zeros(200), np.zeros(200))  # one model, nothing novel
+    assert fitted.a == 1.0 and fitted.c_polymer == 0.0 and fitted.c_solvent == 0.0 and fitted.d == 0.0
     assert fitted.b == pytest.approx(np.sqrt(np.mean(error**2)), rel=0.02)
-    assert fit_task(error[:5], np.ones(5), np.zeros(5), np.zeros(5)) is None  # too few rows
+    assert fit_task(error[:5], np.ones(5), np.zeros(5), np.zeros(5), np.zeros(5)) is None  # too few rows
+
+
+def test_a_record_written_before_the_relative_term_reads_with_d_zero():
+    old = {"version": 1, "calibration": {"chi_exp": {"a": 1.5, "b": 0.2, "c_polymer": 0.7, "c_solvent": 0.1, "rows": 30}},
+           "domain": None}  # fmt: skip
+    calibration = from_record(old).calibration["chi_exp"]
+    assert calibration.d == 0.0
+    assert calibration.sigma(0.0, 0.0, 0.0, 5.0) == pytest.approx(0.2)
 
 
 def test_similarity_agrees_with_rdkit_bulk_tanimoto_and_notes_name_what_is_new():
@@ -59,7 +68,7 @@ def test_uncertainty_record_round_trips_through_json():
     import json
 
     domain = Domain.of({"polymer": [make_mol("*CCO*", "polymer")], "solvent": [make_mol("O", "solvent")]})
-    uncertainty = Uncertainty({"chi_exp": TaskCalibration(1.5, 0.2, 0.7, 0.1, 30)}, domain)
+    uncertainty = Uncertainty({"chi_exp": TaskCalibration(1.5, 0.2, 0.7, 0.1, 30, d=0.05)}, domain)
     back = from_record(json.loads(json.dumps(record(uncertainty))))
     assert back.calibration == uncertainty.calibration
     assert (back.domain.kinds["polymer"].fingerprints == domain.kinds["polymer"].fingerprints).all()
