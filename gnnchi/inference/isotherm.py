@@ -101,17 +101,21 @@ def screen_isotherms(
     temperature = np.asarray(temperature_K, np.float32).reshape(-1)
     pressure = np.asarray(pressure_kPa, np.float32).reshape(-1)
     width = cation_latent.shape[1] // len(heads)
-    shape = (len(cation_latent), len(anion_latent), len(temperature))
-    total, squares = np.zeros(shape), np.zeros(shape)
+    num_c, num_a, num_conditions = len(cation_latent), len(anion_latent), len(temperature)
+    total, squares = np.zeros((num_conditions, num_c * num_a)), np.zeros((num_conditions, num_c * num_a))
+    at_temperature: dict[float, list[int]] = {}  # conditions sharing a temperature share the exponentials
+    for n, t_kelvin in enumerate(temperature):
+        at_temperature.setdefault(float(t_kelvin), []).append(n)
+    x = np.empty(num_c * num_a, np.float32)
     for m, head in enumerate(heads):
         block = slice(m * width, (m + 1) * width)
         coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
         num_terms = coef.shape[2]
-        # one contiguous [C A, K] plane per power of t: a condition is then a few vector operations, an
-        # exp in place and one matrix-vector product with the pressure basis
-        planes = [np.ascontiguousarray(coef[..., d]).reshape(-1, num_terms) for d in range(head.order + 1)]
+        # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and an
+        # exp in place, and a pressure one [K] x [K, C A] product
+        planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
         exponent = np.empty_like(planes[0])
-        for n, (t_kelvin, p_kpa) in enumerate(zip(temperature, pressure)):
+        for t_kelvin, conditions in at_temperature.items():
             t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)
             np.multiply(planes[1], t, out=exponent)
             exponent += planes[0]
@@ -119,12 +123,14 @@ def screen_isotherms(
                 exponent += planes[2] * np.float32(t * t)
             np.minimum(exponent, np.float32(MAX_EXPONENT), out=exponent)
             np.exp(exponent, out=exponent)
-            ratio = np.minimum(exponent @ pressure_basis(head, p_kpa), np.float32(MAX_MOLE_RATIO))  # [C A]
-            x = (ratio / (1.0 + ratio)).reshape(shape[:2]).astype(np.float64)
-            total[:, :, n] += x
-            squares[:, :, n] += x * x
+            for n in conditions:
+                ratio = pressure_basis(head, pressure[n]) @ exponent  # [C A]
+                np.minimum(ratio, np.float32(MAX_MOLE_RATIO), out=ratio)
+                np.divide(ratio, ratio + np.float32(1.0), out=x)
+                total[n] += x
+                squares[n] += np.square(x, dtype=np.float64)  # in float64: the std is a small difference
     n = len(heads)
     mean = total / n
-    if n == 1:
-        return mean.astype(np.float32), np.full(mean.shape, np.nan, np.float32)
-    return mean.astype(np.float32), np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)).astype(np.float32)
+    std = np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)) if n > 1 else np.full(mean.shape, np.nan)
+    as_grid = lambda a: a.reshape(num_conditions, num_c, num_a).transpose(1, 2, 0).astype(np.float32)  # noqa: E731
+    return as_grid(mean), as_grid(std)

@@ -194,3 +194,16 @@ def test_the_ensemble_screen_is_the_mean_and_std_over_members():
     x2 = screen_isotherms([p2], c2.numpy(), a2.numpy(), [300.0], [1000.0])[0]
     np.testing.assert_allclose(mean, (x1 + x2) / 2, rtol=1e-5)
     np.testing.assert_allclose(std, np.abs(x1 - x2) / np.sqrt(2), rtol=1e-4, atol=1e-7)
+
+
+def test_conditions_sharing_a_temperature_score_as_if_screened_alone():
+    (h1, c1, a1), (h2, c2, a2) = _random_head(1, seed=5), _random_head(1, seed=6)
+    heads = [IsothermParameters.from_torch(h1), IsothermParameters.from_torch(h2)]
+    cations, anions = np.hstack([c1.numpy(), c2.numpy()]), np.hstack([a1.numpy(), a2.numpy()])
+    temperatures, pressures = [300.0, 350.0, 300.0, 300.0], [100.0, 1000.0, 5000.0, 100.0]
+    mean, std = screen_isotherms(heads, cations, anions, temperatures, pressures)
+    for n, (t, p) in enumerate(zip(temperatures, pressures)):
+        alone_mean, alone_std = screen_isotherms(heads, cations, anions, [t], [p])
+        np.testing.assert_allclose(mean[:, :, n], alone_mean[:, :, 0], rtol=1e-6)
+        np.testing.assert_allclose(std[:, :, n], alone_std[:, :, 0], rtol=1e-5, atol=1e-8)
+    assert not np.allclose(mean[:, :, 0], mean[:, :, 2])  # same temperature, other pressure: other values
