@@ -3,8 +3,9 @@
 Protocols belong to a system (:mod:`gnnchi.evaluation.protocols`: chi's, and co2_il's on x_co2); the
 config's data module must be of it. Writes ``metrics.json`` (per fold, ``mean`` and ``std``, and the same
 for each baseline), ``report.md``, ``predictions.csv``, the figures (``parity.png`` for a chi or x_co2
-protocol, ``roc.png`` (ROC and reliability of P(soluble)) for ``solubility``; ``calibration.png``), and
-logs them to MLflow.
+protocol, ``roc.png`` (ROC and reliability of P(soluble)) for ``solubility``; ``calibration.png``;
+for co2_il ``isotherms.png`` and ``isotherms.csv``, :mod:`gnnchi.evaluation.isotherms`), and logs
+them to MLflow.
 Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
 arguments, the configs' contents and the data are unchanged (:mod:`gnnchi.evaluation.fitting`), so an
 interrupted evaluation resumes, and ``solubility`` reuses the models of ``leave-polymer-out`` (the same
@@ -23,6 +24,7 @@ from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
 from gnnchi.evaluation.baselines import BASELINES, FoldContext, baselines_of, default_baselines
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
+from gnnchi.evaluation.isotherms import write_isotherm_figure
 from gnnchi.evaluation.metrics import finite, score, summarize
 from gnnchi.evaluation.plots import plot_files, write_plots
 from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS, SCORED, SYSTEM_PROTOCOLS, protocol_system
@@ -90,7 +92,7 @@ def evaluate(
             *system.tasks_of_kind("regression"), *system.tasks_of_kind("classification")]  # fmt: skip
 
     fold_metrics: dict[str, list[dict]] = {"gnnchi": [], **{b: [] for b in baselines}}
-    predictions = []
+    predictions, tested, fold_models = [], {}, {}
     for fold in folds:
         print(f"[evaluate {protocol}] fold {fold}: training gnnchi ({members} member(s))", flush=True)
         parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed, system)
@@ -102,6 +104,7 @@ def evaluate(
             fingerprint,
         )
         test = table.iloc[parts["test"]]
+        tested[fold], fold_models[fold] = parts["test"], models
         ensemble = predict_rows(models, test, hp, system=system)  # std: calibrated on the fold's validation rows by fit
         spread = predict_rows(models, test, hp, calibrated=False, system=system)  # std: the raw spread over members
         uncertainty = {
@@ -140,7 +143,11 @@ def evaluate(
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_results(result, pd.concat(predictions, ignore_index=True), output)
-    log_evaluation(result, output, experiment_name, tracking_uri, plot_files(protocol))
+    figures = list(plot_files(protocol))
+    if system.name == "co2_il":  # a well-known ionic liquid's isotherms, from the models of the fold that tested it
+        predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
+        figures += write_isotherm_figure(output, table, tested, predict_fold, protocol)
+    log_evaluation(result, output, experiment_name, tracking_uri, tuple(figures))
     print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
     return result
 

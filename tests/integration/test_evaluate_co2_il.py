@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from gnnchi.cli import main
+from gnnchi.evaluation.isotherms import EXAMPLE
 
 CONFIGS = Path(__file__).parents[2] / "configs"
 CO2_IL = str(CONFIGS / "co2_il.yaml")
@@ -104,6 +105,14 @@ def test_evaluate_leave_cation_out_scores_gnnchi_and_the_forest_on_unseen_cation
     report = (out / "report.md").read_text()
     assert "| gnnchi (ensemble) |" in report and "| il_random_forest |" in report and "n_x_co2" in report
     assert (out / "parity.png").stat().st_size > 1000 and (out / "calibration.png").stat().st_size > 1000
+    example = (table["cation"] == EXAMPLE[0]) & (table["anion"] == EXAMPLE[1])
+    held_out = [f for f in folds if example.loc[sorted(tested[f])].any()]
+    assert (out / "isotherms.png").is_file() == bool(held_out)  # drawn when a tested fold holds [BMIM][PF6]
+    if held_out:
+        curves = pd.read_csv(out / "isotherms.csv")
+        assert curves["fold"].iloc[0] in held_out and curves["x_co2"].between(0, 1).all()
+        for _, curve in curves.groupby("temperature_K"):
+            assert (np.diff(curve["x_co2"]) >= -1e-6).all()  # at one temperature, x_co2 rises with pressure
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("gnnchi-evaluate").experiment_id])
     assert run.data.metrics["baseline/il_random_forest/mean/r2_x_co2"] == pytest.approx(
