@@ -23,7 +23,7 @@ VERBS = {
     "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",
     "tune": "Optuna search of settings, scored on grouped inner validation inside one outer training part; resumable",
-    "info": "show a model's card: the shipped model's data, versions, recipe and measured metrics",
+    "info": "show a model's card: a shipped model's data, versions, recipe and measured metrics",
 }
 
 
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES
     from gnnchi.evaluation.protocols import ALL_PROTOCOLS, PROTOCOLS, protocols_help
     from gnnchi.evaluation.tuning import DEFAULT_PROTOCOL, DEFAULT_STUDY_NAME, STUDY_FILE
+    from gnnchi.systems import DEFAULT_SYSTEM, SYSTEMS
     from gnnchi.systems.chi import DEFAULT_TEMPERATURE_RANGE_K
 
     parser = argparse.ArgumentParser(
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
 
     model_help = ("an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble); default: the "
-                  "shipped model")  # fmt: skip
+                  "shipped model of the system asked for (co2_il for ionic liquids: --cations/--anions, or an input "
+                  "with cation and anion columns; else chi)")  # fmt: skip
     predict = verb("predict")
     predict.add_argument("--model", nargs="+", help=model_help)
     predict.add_argument("--input", required=True,
@@ -205,8 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--storage",
                       help=f"Optuna storage URL, e.g. sqlite:///study.db (default: <output>/{STUDY_FILE})")  # fmt: skip
     tune.add_argument("--study_name", default=DEFAULT_STUDY_NAME, help="the study's name in the storage")
-    info = verb("info")
-    info.add_argument("--model", help="an exported .onnx model (default: the shipped model)")
+    info = verb("info").add_mutually_exclusive_group()
+    info.add_argument("--model", help="an exported .onnx model: its gnnchi metadata")
+    info.add_argument("--system", choices=list(SYSTEMS), default=DEFAULT_SYSTEM,
+                      help="the card of this system's shipped model, and whether it is current (default chi)")  # fmt: skip
     return parser
 
 
@@ -235,7 +239,7 @@ def run_own_verb(argv: list[str]) -> int:
                  experiment_name=options.experiment_name)  # fmt: skip
         return 0
     if options.verb == "info":
-        print(model_info(options.model))
+        print(model_info(options.model, options.system))
         return 0
     if options.verb == "export":
         configure_process()
@@ -260,7 +264,8 @@ def option_kelvin(kelvin, celsius):
 
 
 def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
-    """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one. With
+    """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one of the system
+    asked for. With
     ``--output -`` the table goes to standard output, and a reader that stops early (``| head``) ends it
     quietly with status 0."""
     if options.verb == "predict" and options.temperature_unit and not options.temperature_column:
@@ -271,7 +276,7 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
         if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
-    predictor = open_predictor(options.model, **limits)
+    predictor = open_predictor(options.model or [shipped_model_asked_for(options)], **limits)
     if predictor.backend.system.name == "co2_il":
         return ends_quietly_if_the_reader_leaves(lambda: ionic_liquid_predict_or_screen(parser, predictor, options))
     if options.verb == "screen" and options.polymer is None and options.solvent is None:
@@ -286,6 +291,20 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
     return ends_quietly_if_the_reader_leaves(
         lambda: 1 if predict_file(predictor, options.input, options.output, columns, options.temperature_unit, one) else 0
     )
+
+
+def shipped_model_asked_for(options) -> Path:
+    """The shipped model of the system ``predict`` or ``screen`` is asked about: co2_il for ionic liquids
+    (``screen --cations/--anions``, a ``predict`` input with cation and anion columns), else chi."""
+    import gnnchi.release
+    from gnnchi.data.tables import read_csv_table
+    from gnnchi.systems import CO2_IL, DEFAULT_SYSTEM
+
+    if options.verb == "screen":
+        ionic_liquids = options.cations is not None or options.anions is not None
+    else:
+        ionic_liquids = set(CO2_IL.molecule_columns) <= set(read_csv_table(options.input, nrows=0).columns)
+    return gnnchi.release.shipped_model(CO2_IL.name if ionic_liquids else DEFAULT_SYSTEM)
 
 
 def open_predictor(models: list[str] | None, **limits):
@@ -390,14 +409,14 @@ def screen(predictor, options) -> int:
     return 0
 
 
-def model_info(model: str | None) -> str:
-    """The shipped model's card as text, or an exported model's gnnchi metadata."""
+def model_info(model: str | None, system: str) -> str:
+    """``system``'s shipped model card as text, or an exported ``model``'s gnnchi metadata."""
     if model is None:
-        from gnnchi.release import CARD, shipped_model
+        from gnnchi.release import regenerate_command, shipped_model
         from gnnchi.release.card import read_card, staleness
 
-        card = read_card(CARD)
-        lines = [f"shipped model: {shipped_model()}"]
+        card = read_card(system)
+        lines = [f"shipped {system} model: {shipped_model(system)}"]
         lines += [f"  {key}: {card[key]}" for key in ("gnnchi_version", "featurizer_version", "export_format",
                                                       "data_sha256", "size_bytes", "fit_seconds") if key in card]  # fmt: skip
         recipe = card.get("recipe", {})
@@ -406,8 +425,8 @@ def model_info(model: str | None) -> str:
             spread = f" ± {m['std']:.3f}" if m.get("std") is not None else ""
             lines.append(f"  evaluate {protocol}: {m['metric']} = {m['mean']:.3f}{spread} "
                          f"({m['members']} members; {m['config_args']})")  # fmt: skip
-        problems = staleness(card)
-        lines.append("  STALE: " + "; ".join(problems) + " (python -m gnnchi.release)" if problems else "  up to date")
+        problems = staleness(card, system)
+        lines.append(f"  STALE: {'; '.join(problems)} ({regenerate_command(system)})" if problems else "  up to date")
         return "\n".join(lines)
     from gnnchi.inference.onnx_format import read_metadata
 

@@ -24,7 +24,7 @@ class IonicLiquidPredictor(PairPredictor):
     uncertainty: the spread over members scaled, plus terms that grow with how unlike the training
     ions each ion is. Otherwise it is the spread over members (NaN for one model).
 
-    >>> predictor = IonicLiquidPredictor("checkpoints/co2_il/best.ckpt")   # or .onnx, an ensemble.json
+    >>> predictor = IonicLiquidPredictor()   # the shipped model; or a .ckpt, .onnx or ensemble.json path
     >>> predictor.predict("CCCC[n+]1ccn(C)c1", "F[P-](F)(F)(F)(F)F", 298.15, [100.0, 1000.0])  # kelvin, kPa
     """
 
@@ -36,9 +36,12 @@ class IonicLiquidPredictor(PairPredictor):
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
         calibrated: bool = True,
     ):
-        """``model``: a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list of checkpoint paths, or a backend."""
+        """``model``: a path (``.onnx``, ``.ckpt``, ``ensemble.json``), a list of checkpoint paths, or a backend;
+        default: the shipped co2_il model."""
         if model is None:
-            raise DataValidationError("predict", [], "give the co2_il model to use (a .ckpt, ensemble.json or .onnx file)")
+            from gnnchi import release
+
+            model = release.shipped_model(CO2_IL.name)  # looked up at call time: tests point it at a tiny model
         super().__init__(model, max_heavy_atoms, calibrated)
         check_system(self.backend, CO2_IL.name)
         self.ranges = {TEMPERATURE.name: tuple(temperature_range_K), PRESSURE.name: tuple(pressure_range_kPa)}

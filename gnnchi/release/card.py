@@ -1,4 +1,4 @@
-"""The shipped model's card (``card.json``), written by ``python -m gnnchi.release`` and read by
+"""A shipped model's card (``card.json``), written by ``python -m gnnchi.release`` and read by
 ``python -m gnnchi info`` and the staleness test: what the model is, what it was trained on, and
 the ``evaluate`` metrics of its recipe."""
 
@@ -8,20 +8,18 @@ import hashlib
 import json
 from pathlib import Path
 
+from gnnchi.release import card_file, regenerate_command
+
 CARD_FORMAT = 1
 
 
-OTHER_SYSTEMS_DATA = ("co2_ionic_liquids",)  # bundled folders the shipped (chi) model does not read
-
-
-def data_fingerprint() -> str:
-    """sha256 of every bundled data file of the chi system (names and contents, in sorted order)."""
+def data_fingerprint(system: str) -> str:
+    """sha256 of every bundled data file of ``system`` (its declared folders; names and contents, in sorted order)."""
     from gnnchi.datasets import bundled
+    from gnnchi.systems import get_system
 
     digest = hashlib.sha256()
-    for path in sorted(bundled.HERE.rglob("*.csv")):
-        if path.relative_to(bundled.HERE).parts[0] in OTHER_SYSTEMS_DATA:
-            continue
+    for path in sorted(p for folder in get_system(system).data_folders for p in (bundled.HERE / folder).rglob("*.csv")):
         digest.update(str(path.relative_to(bundled.HERE)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -43,8 +41,8 @@ def evaluation_summary(folder: Path) -> dict:
     return summary
 
 
-def write_card(path: Path, **fields) -> dict:
-    """``card.json`` with the versions this gnnchi writes, the data fingerprint and ``fields``."""
+def write_card(system: str, **fields) -> dict:
+    """``system``'s ``card.json`` with the versions this gnnchi writes, the data fingerprint and ``fields``."""
     import gnnchi
     from gnnchi.featurizers import FEATURIZER_VERSION
     from gnnchi.inference.onnx_format import EXPORT_FORMAT
@@ -54,23 +52,26 @@ def write_card(path: Path, **fields) -> dict:
         "gnnchi_version": gnnchi.__version__,
         "featurizer_version": FEATURIZER_VERSION,
         "export_format": EXPORT_FORMAT,
-        "data_sha256": data_fingerprint(),
+        "system": system,
+        "data_sha256": data_fingerprint(system),
         **fields,
     }
-    path.write_text(json.dumps(card, indent=1) + "\n")
+    card_file(system).write_text(json.dumps(card, indent=1) + "\n")
     return card
 
 
-def read_card(path: Path) -> dict:
+def read_card(system: str) -> dict:
+    """``system``'s shipped model card; a clear error if this installation has none."""
     from gnnchi.errors import ModelFileError
 
+    path = card_file(system)
     if not path.is_file():
-        raise ModelFileError(f"no model card at {path}: regenerate the shipped model with python -m gnnchi.release")
+        raise ModelFileError(f"no model card at {path}: regenerate the shipped model with {regenerate_command(system)}")
     return json.loads(path.read_text())
 
 
-def staleness(card: dict) -> list[str]:
-    """Why the shipped model no longer matches this code (empty when it does)."""
+def staleness(card: dict, system: str) -> list[str]:
+    """Why ``system``'s shipped model (``card``) no longer matches this code (empty when it does)."""
     from gnnchi.featurizers import FEATURIZER_VERSION
     from gnnchi.inference.onnx_format import EXPORT_FORMAT
 
@@ -79,6 +80,6 @@ def staleness(card: dict) -> list[str]:
         problems.append(f"featurizer version {card.get('featurizer_version')} != {FEATURIZER_VERSION}")
     if card.get("export_format") != EXPORT_FORMAT:
         problems.append(f"export format {card.get('export_format')} != {EXPORT_FORMAT}")
-    if card.get("data_sha256") != data_fingerprint():
+    if card.get("data_sha256") != data_fingerprint(system):
         problems.append("the bundled data changed since it was trained")
     return problems

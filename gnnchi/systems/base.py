@@ -69,6 +69,8 @@ class System:
     net: builds the pure pair model (``torch.nn.Module``) from the architecture arguments.
     net_arguments: the model hyperparameters that ``net`` takes (the others are training settings).
     bundled_data: returns the bundled data as one table in the system's columns.
+    data_folders: the folders of ``gnnchi/datasets`` holding the system's bundled data (its shipped
+        model's card fingerprints their files).
     splits: split name -> the columns whose canonical keys group rows (``paper`` also uses ``fold``).
     """
 
@@ -80,6 +82,7 @@ class System:
     net: Callable[..., Any]
     net_arguments: tuple[str, ...]
     bundled_data: Callable[[], Any]
+    data_folders: tuple[str, ...]
     splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property

@@ -47,6 +47,7 @@ CHI = System(
         "solubility_chi_slope", "descriptors",
     ),  # fmt: skip
     bundled_data=_bundled_data,
+    data_folders=("hansen_hspipy", "mtl_chiparameter", "polysol"),
     splits={"paper": ("polymer", "solvent"), "pair": ("polymer", "solvent"), "polymer": ("polymer",),
             "solvent": ("solvent",)},  # fmt: skip
 )

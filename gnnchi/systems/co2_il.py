@@ -47,5 +47,6 @@ CO2_IL = System(
     net_arguments=("hidden_dim", "depth", "ffn_hidden_dim", "dropout", "descriptors", "interaction_rank",
                    "langmuir_pressures_kPa", "temperature_order"),  # fmt: skip
     bundled_data=_bundled_data,
+    data_folders=("co2_ionic_liquids",),
     splits={"rows": (), "ionic_liquid": ("cation", "anion"), "cation": ("cation",), "anion": ("anion",)},
 )

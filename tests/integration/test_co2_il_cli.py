@@ -114,3 +114,40 @@ def test_screen_scores_every_cation_with_every_anion_and_ranks_each_condition(fi
         np.testing.assert_allclose(block["x_co2"].astype(float), direct["x_co2"], rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(block["x_co2_std"].astype(float), direct["x_co2_std"], rtol=1e-4, atol=1e-6)
     assert sorted(good["pressure_kPa"].astype(float).unique()) == [1000.0, 5000.0]
+
+
+def test_the_released_ensemble_is_the_default_model_of_each_entry(fitted, tmp_path, monkeypatch, capsys):
+    """``python -m gnnchi.release --system co2_il --from_checkpoints`` (here into a temporary release folder)
+    exports the ensemble and writes its card; with no --model, predict (an input with cation and anion
+    columns) and screen (--cations x --anions) use it, as do IonicLiquidPredictor() and info --system co2_il."""
+    from gnnchi.release.__main__ import main as release
+    from gnnchi.release.card import staleness
+
+    _, manifest, _ = fitted
+    monkeypatch.setattr("gnnchi.release.HERE", tmp_path / "release")
+    release(["--system", "co2_il", "--from_checkpoints", str(manifest)])
+    shipped = tmp_path / "release" / "co2_il" / "co2_il.onnx"
+    assert f"shipped model: {shipped}" in capsys.readouterr().out
+    card = json.loads((shipped.parent / "card.json").read_text())
+    assert card["system"] == "co2_il" and card["recipe"]["members"] == 2 and staleness(card, "co2_il") == []
+    main(["info", "--system", "co2_il"])
+    assert capsys.readouterr().out.startswith(f"shipped co2_il model: {shipped}\n")
+    args = (BMIM, PF6, 298.15, [100.0, 1000.0])
+    pd.testing.assert_frame_equal(IonicLiquidPredictor().predict(*args), IonicLiquidPredictor(shipped).predict(*args))
+    pd.DataFrame({"cation": [BMIM, BMIM], "anion": [PF6, PF6], "temperature_K": [298.15, 320.0],
+                  "pressure_bar": [10.0, 20.0]}).to_csv(tmp_path / "ils.csv", index=False)  # fmt: skip
+    pd.DataFrame({"cation": [BMIM, "CCCCCC[n+]1ccn(C)c1"]}).to_csv(tmp_path / "cations.csv", index=False)
+    pd.DataFrame({"anion": [PF6, "[Cl-]"]}).to_csv(tmp_path / "anions.csv", index=False)
+    for model, name in (([], "shipped"), (["--model", str(shipped)], "given")):
+        main(["predict", *model, "--input", str(tmp_path / "ils.csv"), "--output", str(tmp_path / f"{name}_preds.csv")])
+        main(["screen", *model, "--cations", str(tmp_path / "cations.csv"), "--anions", str(tmp_path / "anions.csv"),
+              "--temperature_K", "298.15", "--pressure_bar", "10", "--output", str(tmp_path / f"{name}_ranked.csv")])  # fmt: skip
+    for table in ("preds", "ranked"):
+        assert (tmp_path / f"shipped_{table}.csv").read_bytes() == (tmp_path / f"given_{table}.csv").read_bytes()
+    assert len(pd.read_csv(tmp_path / "shipped_ranked.csv")) == 4
+    monkeypatch.setattr("gnnchi.release.MODEL", tmp_path / "no_chi_model.onnx")  # polymer-solvent pairs: chi's model
+    pairs = pd.DataFrame({"polymer": ["*CC*"], "solvent": ["O"], "temperature_K": [300.0]})
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    with pytest.raises(SystemExit):
+        main(["predict", "--input", str(tmp_path / "pairs.csv")])
+    assert "no shipped model for chi" in capsys.readouterr().err
