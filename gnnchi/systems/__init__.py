@@ -6,6 +6,8 @@ from gnnchi.systems.co2_il import CO2_IL
 
 SYSTEMS = {system.name: system for system in (CHI, CO2_IL)}
 DEFAULT_SYSTEM = CHI.name
+# bundled data folders whose system is not built yet: no system's card reads them (folder -> why)
+DATA_WITHOUT_SYSTEM = {"polymer_electrolytes": "the electrolyte system (issue 15) is not built yet"}
 
 
 def get_system(name: str = DEFAULT_SYSTEM) -> System:
@@ -16,4 +18,4 @@ def get_system(name: str = DEFAULT_SYSTEM) -> System:
         raise KeyError(f"unknown system {name!r}; gnnchi knows {sorted(SYSTEMS)}") from None
 
 
-__all__ = ["CHI", "CO2_IL", "DEFAULT_SYSTEM", "SYSTEMS", "Condition", "Molecule", "System", "Task", "get_system"]
+__all__ = ["CHI", "CO2_IL", "DATA_WITHOUT_SYSTEM", "DEFAULT_SYSTEM", "SYSTEMS", "Condition", "Molecule", "System", "Task", "get_system"]
