@@ -149,7 +149,7 @@ def main() -> None:
     t_onnx, t_eager = per_new_pair(onnx, pairs), per_new_pair(eager, pairs)
     rows.append(("gnnchi ONNX, per new pair (SMILES -> chi)", t_onnx, None))
     rows.append(("gnnchi torch eager, per new pair", t_eager, t_eager / t_onnx))
-    batch = lambda p: p.predict(pairs["polymer"], pairs["solvent"], pairs["temperature_K"])  # noqa: E731
+    batch = lambda p: p.predict(pairs["polymer"], pairs["solvent"], pairs["temperature_K"])
     t_batch_onnx, t_batch_eager = best_of(lambda: batch(onnx)) / len(pairs), best_of(lambda: batch(eager)) / len(pairs)
     rows.append(("gnnchi ONNX, per pair in a batch", t_batch_onnx, None))
     rows.append(("gnnchi torch eager, per pair in a batch", t_batch_eager, t_batch_eager / t_batch_onnx))

@@ -119,7 +119,7 @@ def _open_unit(repeat_unit: Chem.Mol) -> tuple[Chem.RWMol, int, int, Chem.BondTy
     core = Chem.RWMol(repeat_unit)
     for idx in sorted(dummies, reverse=True):
         core.RemoveAtom(idx)
-    shift = lambda i: i - sum(d < i for d in dummies)  # noqa: E731 - index after removing the dummies
+    shift = lambda i: i - sum(d < i for d in dummies)
     return core, shift(head), shift(tail), bond_type
 
 

@@ -14,7 +14,6 @@ from gnnchi.data.datamodule import PairBatch
 from gnnchi.featurizers import ATOM_DIM, BOND_DIM, collate_graphs, featurize
 from gnnchi.models import ChiNet
 
-
 ROOT = str(Path(__file__).parents[1])
 if ROOT not in sys.path:  # tests.callbacks importable however pytest was started (subprocesses: PYTHONPATH)
     sys.path.append(ROOT)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import lightning as L
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 import numpy as np
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
@@ -96,7 +96,7 @@ class PairDataset(Dataset):
         return i
 
     def collate(self, items: list[int]) -> PairBatch:
-        tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+        tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))
         graphs, pair_molecules = [], []
         for column, idx in self.indices.items():
             distinct, index = np.unique(idx[items], return_inverse=True)

@@ -23,6 +23,7 @@ from gnnchi.featurizers import MolGraph, featurize
 from gnnchi.featurizers.atom import vocabulary_warning
 from gnnchi.systems import CHI, System
 
+
 def read_pairs_csv(path: str | Path, system: System = CHI) -> pd.DataFrame:
     """Read a pair table and normalise it with :func:`normalize_columns`."""
     frame = read_csv_table(path, dtype={c: str for c in system.molecule_columns})

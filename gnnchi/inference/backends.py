@@ -74,9 +74,8 @@ class TorchBackend:
         import torch
 
         from gnnchi.inference.calibration import from_record
-        from gnnchi.models.ensemble import load_ensemble, uncertainty_record_of
-
         from gnnchi.inference.isotherm import IsothermParameters
+        from gnnchi.models.ensemble import load_ensemble, uncertainty_record_of
         from gnnchi.systems import get_system
 
         self.torch = torch

@@ -23,7 +23,14 @@ from gnnchi.errors import GnnChiError
 from gnnchi.featurizers import GraphBatch, collate_graphs, featurize
 from gnnchi.files import atomic_write
 from gnnchi.inference import onnx_format
-from gnnchi.inference.onnx_format import ENCODER_INPUTS, ENCODER_OUTPUT, GRAPH_INPUTS, MODEL_OUTPUT, head_inputs, pair_inputs
+from gnnchi.inference.onnx_format import (
+    ENCODER_INPUTS,
+    ENCODER_OUTPUT,
+    GRAPH_INPUTS,
+    MODEL_OUTPUT,
+    head_inputs,
+    pair_inputs,
+)
 from gnnchi.inference.screening import HeadParameters
 from gnnchi.models.ensemble import EnsembleNet, load_ensemble, uncertainty_record_of
 from gnnchi.systems import System, get_system

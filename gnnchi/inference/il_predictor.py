@@ -85,7 +85,7 @@ class IonicLiquidPredictor(PairPredictor):
         frame = pd.DataFrame({"cation": cations, "anion": anions, "temperature_K": temperatures, "pressure_kPa": pressures})
         mean, std = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
         if ok.any():
-            f32 = lambda a: np.ascontiguousarray(a[ok], np.float32)  # noqa: E731
+            f32 = lambda a: np.ascontiguousarray(a[ok], np.float32)
             out = self.backend.pair(f32(cation_latent), f32(anion_latent), f32(temperatures), f32(pressures))[:, :, 0]
             mean[ok] = out.mean(axis=1)
             spread = out.std(axis=1, ddof=1) if out.shape[1] > 1 else np.full(len(out), np.nan)
@@ -103,7 +103,7 @@ class IonicLiquidPredictor(PairPredictor):
         condition; ``top``: keep the best N per condition. Ions that fail come last, once each, with their
         ``error``. Columns: ``rank``, ``cation``, ``anion``, ``temperature_K``, ``pressure_kPa``, ``x_co2``,
         ``x_co2_std``, ``error``, ``warning``."""
-        single = lambda v: v[0] if not isinstance(v, str) and np.ndim(v) == 1 and len(v) == 1 else v  # noqa: E731
+        single = lambda v: v[0] if not isinstance(v, str) and np.ndim(v) == 1 and len(v) == 1 else v
         conditions = broadcast_columns({"temperature_K": single(temperature_K), "pressure_kPa": single(pressure_kPa)}, "screen")
         temperatures, pressures = (np.asarray(conditions[c], np.float64) for c in ("temperature_K", "pressure_kPa"))
         problems = [p for t, q in zip(temperatures, pressures) if (p := self.condition_problem(t, q))]

@@ -29,7 +29,7 @@ class IsothermParameters(NamedTuple):
     @classmethod
     def from_torch(cls, head) -> IsothermParameters:
         """The arrays of a :class:`gnnchi.nn.isotherm.IsothermHead` (duck-typed: no torch import here)."""
-        array = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
+        array = lambda t: t.detach().cpu().numpy().astype(np.float32)
         return cls(array(head.bias), array(head.langmuir_pressures_kPa), head.inv_t_mean.item(), head.inv_t_std.item(),
                    int(head.rank), int(head.order))  # fmt: skip
 
@@ -132,5 +132,5 @@ def screen_isotherms(
     n = len(heads)
     mean = total / n
     std = np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)) if n > 1 else np.full(mean.shape, np.nan)
-    as_grid = lambda a: a.reshape(num_conditions, num_c, num_a).transpose(1, 2, 0).astype(np.float32)  # noqa: E731
+    as_grid = lambda a: a.reshape(num_conditions, num_c, num_a).transpose(1, 2, 0).astype(np.float32)
     return as_grid(mean), as_grid(std)

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.data.tables import (
-    condition_values, output_beside, read_text_table, row_problems, say_written, with_added_columns, write_csv,
+    condition_values,
+    output_beside,
+    read_text_table,
+    row_problems,
+    say_written,
+    with_added_columns,
+    write_csv,
 )
 from gnnchi.errors import DataValidationError
 from gnnchi.inference.predictor import PREDICTION_COLUMNS, Predictor

@@ -28,7 +28,7 @@ class HeadParameters(NamedTuple):
     @classmethod
     def from_torch(cls, head) -> HeadParameters:
         """The arrays of a :class:`gnnchi.nn.ChiHead` (duck-typed: no torch import here)."""
-        array = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
+        array = lambda t: t.detach().cpu().numpy().astype(np.float32)
         return cls(
             array(head.linear.weight), array(head.linear.bias), head.inv_t_mean.item(), head.inv_t_std.item(),
             array(head.chi_mean), array(head.chi_std), head.order, head.solubility_chi_slope,

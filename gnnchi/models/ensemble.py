@@ -82,7 +82,8 @@ def write_manifest(path: str | Path, checkpoints: list[str | Path], uncertainty_
 def uncertainty_record_of(paths: list[str | Path]) -> dict | None:
     """The uncertainty record of one model file (a manifest or a checkpoint); None for several files
     (members put together by hand were never calibrated together) or a file without one."""
-    from gnnchi.models.checkpoint import UNCERTAINTY_KEY as CHECKPOINT_KEY, read_checkpoint
+    from gnnchi.models.checkpoint import UNCERTAINTY_KEY as CHECKPOINT_KEY
+    from gnnchi.models.checkpoint import read_checkpoint
 
     if len(paths) != 1:
         return None

@@ -14,9 +14,9 @@ from lightning.pytorch.trainer.states import TrainerStatus
 
 from gnnchi.data.datamodule import PairDataModule
 from gnnchi.errors import GnnChiError
-from gnnchi.models.module import PairModule
-from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
 from gnnchi.models.checkpoint import read_checkpoint
+from gnnchi.models.ensemble import MANIFEST_NAME, write_manifest
+from gnnchi.models.module import PairModule
 from gnnchi.settings import configure_process, configure_tracking
 from gnnchi.training import VERBS
 from gnnchi.training.checkpointing import LastEveryEpochCheckpoint, ensure_writable

@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gnnchi.cli import main
-from gnnchi.inference.predict_table import predict_file
 from gnnchi.data import ChiDataModule
 from gnnchi.data.records import check_pairs, normalize_columns, read_csv_table, read_pairs_csv
 from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
 from gnnchi.inference.export import export_checkpoint
+from gnnchi.inference.predict_table import predict_file
+from gnnchi.inference.predictor import Predictor
 from gnnchi.models import ChiModule
 from gnnchi.models.checkpoint import model_card
-from gnnchi.inference.predictor import Predictor
 
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 

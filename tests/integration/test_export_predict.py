@@ -14,10 +14,11 @@ from gnnchi.cli import main
 from gnnchi.errors import DataValidationError, ModelFileError
 from gnnchi.featurizers import FEATURIZER_VERSION
 from gnnchi.inference.export import ExportError, export_checkpoint
+from gnnchi.inference.onnx_format import file_names as export_file_names
+from gnnchi.inference.onnx_format import read_metadata as model_metadata
+from gnnchi.inference.predictor import Predictor
 from gnnchi.models import ChiModule
 from gnnchi.models.checkpoint import model_card
-from gnnchi.inference.onnx_format import file_names as export_file_names, read_metadata as model_metadata
-from gnnchi.inference.predictor import Predictor
 
 PAIRS = pd.DataFrame(
     {

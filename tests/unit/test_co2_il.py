@@ -13,7 +13,13 @@ from gnnchi.data.records import check_pairs, normalize_columns, resolve_duplicat
 from gnnchi.data.splits import split_indices
 from gnnchi.errors import InvalidSmilesError
 from gnnchi.featurizers import ATOM_DIM, BOND_DIM, collate_graphs, featurize
-from gnnchi.inference.isotherm import IsothermParameters, grid_coefficients, mole_fraction, pair_coefficients, screen_isotherms
+from gnnchi.inference.isotherm import (
+    IsothermParameters,
+    grid_coefficients,
+    mole_fraction,
+    pair_coefficients,
+    screen_isotherms,
+)
 from gnnchi.models.ionic_liquid import IonicLiquidNet
 from gnnchi.nn.isotherm import IsothermHead
 from gnnchi.systems import CO2_IL
@@ -98,7 +104,7 @@ def test_grouped_splits_keep_each_group_on_one_side(split, columns):
     table = _records().table
     for fold in range(3):
         parts = split_indices(table, split, fold, num_folds=3, val_fraction=0.2, system=CO2_IL)
-        key = lambda rows: set(map(tuple, table.iloc[rows][columns].to_numpy()))  # noqa: E731
+        key = lambda rows: set(map(tuple, table.iloc[rows][columns].to_numpy()))
         assert not key(parts["test"]) & key(parts["train"]) and not key(parts["val"]) & key(parts["train"])
         assert len(parts["test"]) > 0
 

@@ -75,7 +75,7 @@ def test_shared_encoder_option_uses_one_encoder():
     separate, shared = make_net(), make_net(shared_encoder=True)
     assert shared.polymer_encoder is shared.solvent_encoder
     assert separate.polymer_encoder is not separate.solvent_encoder
-    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    count = lambda net: sum(p.numel() for p in net.parameters())
     assert count(shared) < count(separate)
     out = predict(shared, ["*CC(*)c1ccccc1"], ["Cc1ccccc1"], [300.0])
     assert out.shape == (1, 3) and torch.isfinite(out).all()
