@@ -13,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-METHODS = ("gnnchi", "gnnchi_single_model", "single_task", "two_task", "descriptor_mlp", "random_forest", "cosmo_rs", "hansen", "chemprop")
+from gnnchi.evaluation.baselines import BASELINES
+
+METHODS = ("gnnchi", *BASELINES)  # rows in the registry's order, the ensemble first
 
 
 def cell(summary: dict, key: str) -> str:
@@ -35,8 +37,8 @@ def main(folders: list[str]) -> None:
     for protocol, run in runs.items():
         metric, target = run["target"]["metric"], run["target"]["value"]
         columns.append((protocol, metric, target))
-        if metric == "r2_chi_exp":
-            columns.append((protocol, "mae_chi_exp", None))
+        if metric.startswith("r2_"):  # a regression protocol (chi_exp, x_co2): its MAE beside R2
+            columns.append((protocol, "mae_" + metric.removeprefix("r2_"), None))
     header = [f"{p}: {m}" + (f" (target ≥ {t})" if t is not None else "") for p, m, t in columns]
     print("| method | " + " | ".join(header) + " |")
     print("| --- |" + " --- |" * len(columns))
