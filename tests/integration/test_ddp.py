@@ -213,3 +213,27 @@ def test_ddp_does_not_hang_when_a_rank_lacks_a_task(tmp_path):
     assert "val/loss_chi_cosmo" in result["two"]
     for name, value in result["one"].items():
         assert result["two"][name] == pytest.approx(value, abs=1e-5), name
+
+
+def test_ddp_validation_metrics_equal_single_process_for_ionic_liquids(tmp_path):
+    """The co2_il system through the same module code: x_co2's loss, R2 and MAE under ddp_spawn equal
+    one process's, each validation row seen once."""
+    from gnnchi.data import IonicLiquidDataModule
+    from gnnchi.models import IonicLiquidModule
+
+    dm = IonicLiquidDataModule(batch_size=64)
+    dm.setup("fit")
+    dm = with_rows(dm, val=dm.indices["val"][:600])
+    torch.manual_seed(0)
+    model = IonicLiquidModule(hidden_dim=16, depth=2, ffn_hidden_dim=16, descriptors=False, interaction_rank=2)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    single = trainer(tmp_path / "one", devices=1).validate(model, datamodule=dm)[0]
+    spawned = trainer(tmp_path / "two", devices=2, strategy="ddp_spawn").validate(model, datamodule=dm)[0]
+    seen = [np.load(tmp_path / "two" / f"val_{rank}.npy") for rank in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 300
+    assert sorted(np.concatenate(seen).tolist()) == sorted(dm.indices["val"].tolist())
+    assert {"val/loss", "val/r2_x_co2", "val/mae_x_co2"} <= set(single)
+    expected = {k: float(v) for k, v in single.items() if k.startswith("val/")}
+    for name, value in expected.items():
+        assert float(spawned[name]) == pytest.approx(value, rel=1e-5, abs=1e-6), name
