@@ -60,7 +60,8 @@ def plot_isotherms(measured: pd.DataFrame, curves: pd.DataFrame, path: Path, tit
         ax.fill_between(p, x - s, x + s, color=f"C{i}", alpha=0.2, linewidth=0)
         ax.scatter(near["pressure_kPa"] / 1000, near["x_co2"], s=10, color=f"C{i}", edgecolors="black", linewidths=0.3,
                    label=f"{t:.0f} K measured ({len(near)})", zorder=3)  # fmt: skip
-    ax.set(xlabel="pressure (MPa)", ylabel="x_CO2 (mole fraction)", title=title, ylim=(0, None))
+    ax.set(xlabel="pressure (MPa)", ylabel="x_CO2 (mole fraction)", ylim=(0, None))
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
