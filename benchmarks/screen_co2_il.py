@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 
+# ring closures written %91: a substituent's own ring never closes a core's ring 1
 SUBSTITUENTS = (
     [("C" * n) for n in range(1, 19)]
     + ["CCO", "CCCO", "CCCCO", "CCOC", "CCOCC", "CCCOC", "CCOCCOC", "CC#N", "CCC#N", "CCCC#N", "C=CC", "CC=C",
-       "Cc1ccccc1", "CCc1ccccc1", "CC(F)(F)F", "CCC(F)(F)F", "CCC(F)(F)C(F)(F)F", "CC(C)C", "CCC(C)C", "CC(C)(C)C",
-       "CCCCCCO", "CCC(=O)OC", "CCOC(C)=O", "CC(=O)OCC", "CCCS(=O)(=O)O", "CCN(C)C", "C1CC1", "CC1CC1"]
+       "Cc%91ccccc%91", "CCc%91ccccc%91", "CC(F)(F)F", "CCC(F)(F)F", "CCC(F)(F)C(F)(F)F", "CC(C)C", "CCC(C)C", "CC(C)(C)C",
+       "CCCCCCO", "CCC(=O)OC", "CCOC(C)=O", "CC(=O)OCC", "CCCS(=O)(=O)O", "CCN(C)C", "C%91CC%91", "CC%91CC%91"]
 )  # fmt: skip
 CORES = [  # (template with {a} and {b}, how many chains it takes)
     ("{a}[n+]1ccn({b})c1", 2), ("{a}[n+]1ccn({b})c1C", 2), ("{a}[n+]1ccccc1", 1), ("{a}[n+]1ccc({b})cc1", 2),

@@ -6,6 +6,8 @@ Mirrors :class:`gnnchi.nn.isotherm.IsothermHead`; see there for the form and why
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -92,6 +94,30 @@ def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperatur
     return (m / (1.0 + m)).astype(np.float32)
 
 
+PAIRS_PER_CHUNK = 65536  # ionic liquids scored together: a chunk's planes stay in cache through its passes
+
+
+def _score_chunk(head: IsothermParameters, planes: list[np.ndarray], at_temperature: dict[float, list[int]],
+                 pressure: np.ndarray, total: np.ndarray, squares: np.ndarray) -> None:  # fmt: skip
+    """One member's x_CO2 for a chunk of ionic liquids (``planes``: [K, chunk] per power of t) at every
+    condition, added to ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
+    exponent = np.empty_like(planes[0])
+    for t_kelvin, conditions in at_temperature.items():
+        t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)
+        np.multiply(planes[1], t, out=exponent)
+        exponent += planes[0]
+        if head.order == 2:
+            exponent += planes[2] * np.float32(t * t)
+        np.minimum(exponent, np.float32(MAX_EXPONENT), out=exponent)
+        np.exp(exponent, out=exponent)
+        for n in conditions:
+            ratio = pressure_basis(head, pressure[n]) @ exponent  # [chunk]
+            np.minimum(ratio, np.float32(MAX_MOLE_RATIO), out=ratio)
+            x = ratio / (ratio + np.float32(1.0))
+            total[n] += x
+            squares[n] += np.square(x, dtype=np.float64)  # in float64: the std is a small difference
+
+
 def screen_isotherms(
     heads: list[IsothermParameters], cation_latent: np.ndarray, anion_latent: np.ndarray, temperature_K, pressure_kPa
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +132,6 @@ def screen_isotherms(
     at_temperature: dict[float, list[int]] = {}  # conditions sharing a temperature share the exponentials
     for n, t_kelvin in enumerate(temperature):
         at_temperature.setdefault(float(t_kelvin), []).append(n)
-    x = np.empty(num_c * num_a, np.float32)
     for m, head in enumerate(heads):
         block = slice(m * width, (m + 1) * width)
         coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
@@ -114,21 +139,12 @@ def screen_isotherms(
         # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and an
         # exp in place, and a pressure one [K] x [K, C A] product
         planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
-        exponent = np.empty_like(planes[0])
-        for t_kelvin, conditions in at_temperature.items():
-            t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)
-            np.multiply(planes[1], t, out=exponent)
-            exponent += planes[0]
-            if head.order == 2:
-                exponent += planes[2] * np.float32(t * t)
-            np.minimum(exponent, np.float32(MAX_EXPONENT), out=exponent)
-            np.exp(exponent, out=exponent)
-            for n in conditions:
-                ratio = pressure_basis(head, pressure[n]) @ exponent  # [C A]
-                np.minimum(ratio, np.float32(MAX_MOLE_RATIO), out=ratio)
-                np.divide(ratio, ratio + np.float32(1.0), out=x)
-                total[n] += x
-                squares[n] += np.square(x, dtype=np.float64)  # in float64: the std is a small difference
+        chunks = [slice(i, i + PAIRS_PER_CHUNK) for i in range(0, num_c * num_a, PAIRS_PER_CHUNK)]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # numpy releases the GIL
+            jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, pressure,
+                                total[:, pairs], squares[:, pairs]) for pairs in chunks]  # fmt: skip
+            for job in jobs:
+                job.result()  # an error in a chunk is raised here
     n = len(heads)
     mean = total / n
     std = np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)) if n > 1 else np.full(mean.shape, np.nan)
