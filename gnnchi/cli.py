@@ -265,9 +265,8 @@ def option_kelvin(kelvin, celsius):
 
 def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
     """``predict`` (1 if any row failed) and ``screen``; the model defaults to the shipped one of the system
-    asked for. With
-    ``--output -`` the table goes to standard output, and a reader that stops early (``| head``) ends it
-    quietly with status 0."""
+    asked for. With ``--output -`` the table goes to standard output, and a reader that stops early
+    (``| head``) ends it quietly with status 0."""
     if options.verb == "predict" and options.temperature_unit and not options.temperature_column:
         parser.error("--temperature_unit goes with --temperature_column")
     if options.verb == "predict" and options.temperature_column:
