@@ -132,19 +132,19 @@ def screen_isotherms(
     at_temperature: dict[float, list[int]] = {}  # conditions sharing a temperature share the exponentials
     for n, t_kelvin in enumerate(temperature):
         at_temperature.setdefault(float(t_kelvin), []).append(n)
-    for m, head in enumerate(heads):
-        block = slice(m * width, (m + 1) * width)
-        coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
-        num_terms = coef.shape[2]
-        # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and an
-        # exp in place, and a pressure one [K] x [K, C A] product
-        planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
-        chunks = [slice(i, i + PAIRS_PER_CHUNK) for i in range(0, num_c * num_a, PAIRS_PER_CHUNK)]
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # numpy releases the GIL
+    chunks = [slice(i, i + PAIRS_PER_CHUNK) for i in range(0, num_c * num_a, PAIRS_PER_CHUNK)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # numpy releases the GIL
+        for m, head in enumerate(heads):
+            block = slice(m * width, (m + 1) * width)
+            coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
+            num_terms = coef.shape[2]
+            # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and
+            # an exp in place, and a pressure one [K] x [K, C A] product
+            planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
             jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, pressure,
                                 total[:, pairs], squares[:, pairs]) for pairs in chunks]  # fmt: skip
             for job in jobs:
-                job.result()  # an error in a chunk is raised here
+                job.result()  # an error in a chunk is raised here; members add to total in turn
     n = len(heads)
     mean = total / n
     std = np.sqrt(np.maximum(squares - n * mean * mean, 0.0) / (n - 1)) if n > 1 else np.full(mean.shape, np.nan)
