@@ -267,6 +267,10 @@ class ChiDataModule(PairDataModule):
             ``fail``; they are always reported (count and conflicts in the log and MLflow).
         tasks: train and evaluate on these tasks only (default all three); the split is made on
             all rows first, so the folds are the same as with every task.
+        hansen_molecules: training batches also carry Hansen molecules (standardised dD, dP, dH;
+            :mod:`gnnchi.data.auxiliary`) for the model's auxiliary Hansen loss (``model.hansen_weight``):
+            each epoch goes through them once, spread over the pair batches. A molecule of a validation
+            or test row that no training row has is left out, so held-out molecules stay unseen.
     """
 
     def __init__(
@@ -286,6 +290,7 @@ class ChiDataModule(PairDataModule):
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
         duplicates: Literal["keep", "average", "fail"] = "keep",
         tasks: list[str] | None = None,
+        hansen_molecules: bool = False,
     ):
         super().__init__()
         self._check_tasks(tasks)
@@ -293,6 +298,32 @@ class ChiDataModule(PairDataModule):
 
     def condition_ranges(self) -> dict[str, tuple[float, float]]:
         return {"temperature_K": tuple(self.hparams.temperature_range_K)}
+
+    def hansen_rows(self) -> np.ndarray:
+        """Rows of :func:`gnnchi.data.auxiliary.hansen_molecules` trained on: all but the molecules
+        (group keys, any molecule column) of validation and test rows that no training row has."""
+        from gnnchi.data.auxiliary import hansen_molecules, rows_not_held_out
+
+        table = self.records.table
+        columns = [f"{column}_group_key" for column in self.system.molecule_columns]
+        keys = {part: set(table.iloc[rows][columns].to_numpy().ravel()) for part, rows in self.indices.items()}
+        held_out = (keys.get("val", set()) | keys.get("test", set())) - keys["train"]
+        return rows_not_held_out(hansen_molecules(self.hparams.max_heavy_atoms), held_out)
+
+    def train_dataloader(self):
+        """The pair batches; with ``hansen_molecules``, a :class:`CombinedLoader` of ``pairs`` and
+        ``hansen`` (as many Hansen batches as pair batches, so an epoch sees each molecule once)."""
+        pairs = super().train_dataloader()
+        if not self.hparams.hansen_molecules:
+            return pairs
+        from lightning.pytorch.utilities import CombinedLoader
+
+        from gnnchi.data.auxiliary import MoleculeTargetDataset, hansen_molecules
+
+        dataset = MoleculeTargetDataset(hansen_molecules(self.hparams.max_heavy_atoms), self.hansen_rows())
+        batch_size = -(-len(dataset) // len(pairs))  # ceil: one Hansen batch per pair batch
+        molecules = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=dataset.collate)
+        return CombinedLoader({"pairs": pairs, "hansen": molecules}, mode="max_size_cycle")
 
     def train_statistics(self) -> dict[str, list[float] | float]:
         """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""

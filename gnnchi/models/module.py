@@ -12,11 +12,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import CatMetric, MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
+from gnnchi.data.auxiliary import HANSEN_TARGETS, MoleculeBatch
 from gnnchi.data.datamodule import PairBatch
 from gnnchi.errors import ModelFileError
 from gnnchi.models.checkpoint import build_net, check_model_card, model_card, read_checkpoint
@@ -222,6 +224,9 @@ class ChiModule(PairModule):
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
         warmup_fraction: share of the training steps spent warming up.
+        hansen_weight: weight of the auxiliary Hansen loss (0: none): one linear map, shared by both
+            encoders, takes ``u`` of a small molecule to its standardised (dD, dP, dH); needs
+            ``data.hansen_molecules: true``. The map is a training aid: the exported model has no part of it.
     """
 
     def __init__(
@@ -239,10 +244,55 @@ class ChiModule(PairModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,
+        hansen_weight: float = 0.0,
     ):
         super().__init__()
+        if hansen_weight < 0:
+            raise ValueError(f"hansen_weight must be >= 0, got {hansen_weight}")
         self.save_hyperparameters()
         self._build(task_weights)
+        if hansen_weight:
+            self.hansen_head = nn.Linear(latent_dim, len(HANSEN_TARGETS))
+            self.hansen_epoch_loss = MeanMetric()
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        given = bool(getattr(datamodule, "hparams", {}).get("hansen_molecules", False))
+        if stage == "fit" and given != bool(self.hparams.hansen_weight):
+            raise ValueError(
+                f"model.hansen_weight is {self.hparams.hansen_weight} but data.hansen_molecules is {given}: "
+                "the auxiliary Hansen loss needs both (a weight > 0 and the molecules), or neither"
+            )
+
+    def training_step(self, batch: PairBatch | dict, batch_idx: int) -> Tensor:
+        """A pair batch, or with Hansen molecules a dict of ``pairs`` and ``hansen`` batches."""
+        if not isinstance(batch, dict):
+            return super().training_step(batch, batch_idx)
+        pairs_loss = self._shared_step(batch["pairs"], "train")
+        return pairs_loss + self.hparams.hansen_weight * self._hansen_loss(batch["hansen"])
+
+    def _hansen_loss(self, batch: MoleculeBatch) -> Tensor:
+        """Mean squared error of the shared map of ``u`` [M, k] onto the standardised (dD, dP, dH) [M, 3],
+        averaged over the two encoders (one when they are shared)."""
+        k, num_molecules = self.hparams.latent_dim, batch.targets.shape[0]
+        encoders = [self.net.encode_polymers]
+        if not self.hparams.shared_encoder:
+            encoders.append(self.net.encode_solvents)
+        losses = [
+            F.mse_loss(self.hansen_head(encode(*batch.graph, num_molecules)[:, :k]), batch.targets)
+            for encode in encoders
+        ]
+        loss = torch.stack(losses).mean()
+        self.hansen_epoch_loss.update(loss.detach(), weight=num_molecules)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
+        if self.hparams.hansen_weight:
+            self.log("train/loss_hansen", self.hansen_epoch_loss.compute(), sync_dist=True)
+            self.hansen_epoch_loss.reset()
+
 
 class IonicLiquidModule(PairModule):
     """Training of the ionic-liquid model (:class:`gnnchi.models.ionic_liquid.IonicLiquidNet`) on ``x_co2``.
