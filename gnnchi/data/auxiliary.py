@@ -28,6 +28,10 @@ from gnnchi.featurizers import MolGraph, collate_graphs, featurize
 HANSEN_TARGETS = ("dD", "dP", "dH")
 
 
+def _tensor(array: np.ndarray) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
 @dataclass(frozen=True)
 class HansenMolecules:
     """graphs: one per molecule; group_keys [M] (stereo-free, as splits group); values [M, 3]
@@ -90,3 +94,97 @@ def rows_not_held_out(molecules: HansenMolecules, held_out_keys: set[str]) -> np
     """Rows of the molecules whose group key is not held out (a validation or test molecule that
     training never sees stays unseen: its Hansen values are not trained on either)."""
     return np.flatnonzero(~np.isin(molecules.group_keys, sorted(held_out_keys)))
+
+
+@dataclass(frozen=True)
+class IdacPairs:
+    """Small-molecule pairs with ln gamma_inf: solute_graphs, solvent_graphs (distinct molecules);
+    solute, solvent [N] (each pair's molecule among them); solute_group_keys, solvent_group_keys
+    (per distinct molecule); inverse_temperature [N] (1/T standardised over the data); values [N]
+    (ln gamma_inf); mean, std: of the values, to standardise the targets."""
+
+    solute_graphs: tuple[MolGraph, ...]
+    solvent_graphs: tuple[MolGraph, ...]
+    solute: np.ndarray
+    solvent: np.ndarray
+    solute_group_keys: np.ndarray
+    solvent_group_keys: np.ndarray
+    inverse_temperature: np.ndarray
+    values: np.ndarray
+    mean: float
+    std: float
+
+
+@lru_cache(maxsize=4)
+def idac_pairs(max_heavy_atoms: int) -> IdacPairs:
+    """The bundled activity coefficients (:func:`gnnchi.datasets.idac.load_idac`, already through the
+    RDKit gate), each distinct molecule featurized once per process; pairs with a molecule over
+    ``max_heavy_atoms`` are left out."""
+    from gnnchi.datasets.idac import load_idac
+
+    table = load_idac().table
+    columns = {}
+    for role in ("solute", "solvent"):
+        graphs, keys, index = [], [], {}
+        for smiles, key in dict(zip(table[f"{role}_smiles"], table[f"{role}_group_key"])).items():
+            try:
+                graphs.append(featurize(make_mol(smiles, "solvent", max_heavy_atoms=max_heavy_atoms)))
+            except InvalidSmilesError:  # over the heavy-atom limit of this run
+                continue
+            index[smiles] = len(keys)
+            keys.append(key)
+        columns[role] = (tuple(graphs), np.array(keys), table[f"{role}_smiles"].map(index).to_numpy(float))
+    kept = ~(np.isnan(columns["solute"][2]) | np.isnan(columns["solvent"][2]))
+    inverse = 1.0 / table["temperature_K"].to_numpy(float)[kept]
+    values = table["ln_gamma_inf"].to_numpy(float)[kept]
+    return IdacPairs(
+        columns["solute"][0], columns["solvent"][0],
+        columns["solute"][2][kept].astype(np.int64), columns["solvent"][2][kept].astype(np.int64),
+        columns["solute"][1], columns["solvent"][1],
+        ((inverse - inverse.mean()) / inverse.std()).astype(np.float32), values.astype(np.float32),
+        float(values.mean()), float(values.std()),
+    )  # fmt: skip
+
+
+class MoleculePairBatch(NamedTuple):
+    """P small-molecule pairs: the distinct solutes' and solvents' graphs (PyG layout), each pair's
+    solute and solvent among them [P], standardised 1/T [P] and standardised targets [P]."""
+
+    solute_graph: tuple[Tensor, Tensor, Tensor, Tensor]
+    solute: Tensor
+    solvent_graph: tuple[Tensor, Tensor, Tensor, Tensor]
+    solvent: Tensor
+    inverse_temperature: Tensor
+    targets: Tensor
+
+
+class PairTargetDataset(Dataset):
+    """The pairs of ``pairs`` at ``rows``; each batch encodes a molecule it repeats once."""
+
+    def __init__(self, pairs: IdacPairs, rows: np.ndarray):
+        self.pairs, self.rows = pairs, np.asarray(rows)
+        self.targets = ((pairs.values[self.rows] - pairs.mean) / pairs.std).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+    def collate(self, items: list[int]) -> MoleculePairBatch:
+        rows = self.rows[items]
+        parts = []
+        molecules = ((self.pairs.solute_graphs, self.pairs.solute), (self.pairs.solvent_graphs, self.pairs.solvent))
+        for graphs, index in molecules:
+            distinct, inverse = np.unique(index[rows], return_inverse=True)
+            graph = collate_graphs([graphs[g] for g in distinct])
+            parts += [tuple(_tensor(a) for a in graph), _tensor(inverse.reshape(-1).astype(np.int64))]
+        return MoleculePairBatch(*parts, _tensor(self.pairs.inverse_temperature[rows]), _tensor(self.targets[items]))
+
+
+def idac_rows_not_held_out(pairs: IdacPairs, held_out_keys: set[str]) -> np.ndarray:
+    """Rows of the pairs with neither molecule held out (see :func:`rows_not_held_out`)."""
+    held = sorted(held_out_keys)
+    solute_out = np.isin(pairs.solute_group_keys, held)[pairs.solute]
+    solvent_out = np.isin(pairs.solvent_group_keys, held)[pairs.solvent]
+    return np.flatnonzero(~(solute_out | solvent_out))

@@ -271,6 +271,9 @@ class ChiDataModule(PairDataModule):
             :mod:`gnnchi.data.auxiliary`) for the model's auxiliary Hansen loss (``model.hansen_weight``):
             each epoch goes through them once, spread over the pair batches. A molecule of a validation
             or test row that no training row has is left out, so held-out molecules stay unseen.
+        idac_pairs_per_batch: training batches also carry this many small-molecule pairs with measured
+            ln gamma_inf (:func:`gnnchi.data.auxiliary.idac_pairs`), drawn at random each epoch, for the
+            model's auxiliary loss (``model.idac_weight``); 0: none. Pairs with a held-out molecule are left out.
     """
 
     def __init__(
@@ -291,39 +294,60 @@ class ChiDataModule(PairDataModule):
         duplicates: Literal["keep", "average", "fail"] = "keep",
         tasks: list[str] | None = None,
         hansen_molecules: bool = False,
+        idac_pairs_per_batch: int = 0,
     ):
         super().__init__()
         self._check_tasks(tasks)
+        if idac_pairs_per_batch < 0:
+            raise ValueError(f"idac_pairs_per_batch must be >= 0, got {idac_pairs_per_batch}")
         self.save_hyperparameters()
 
     def condition_ranges(self) -> dict[str, tuple[float, float]]:
         return {"temperature_K": tuple(self.hparams.temperature_range_K)}
 
-    def hansen_rows(self) -> np.ndarray:
-        """Rows of :func:`gnnchi.data.auxiliary.hansen_molecules` trained on: all but the molecules
-        (group keys, any molecule column) of validation and test rows that no training row has."""
-        from gnnchi.data.auxiliary import hansen_molecules, rows_not_held_out
-
+    def held_out_molecules(self) -> set[str]:
+        """Group keys (any molecule column) of validation and test rows' molecules that no training row has."""
         table = self.records.table
         columns = [f"{column}_group_key" for column in self.system.molecule_columns]
         keys = {part: set(table.iloc[rows][columns].to_numpy().ravel()) for part, rows in self.indices.items()}
-        held_out = (keys.get("val", set()) | keys.get("test", set())) - keys["train"]
-        return rows_not_held_out(hansen_molecules(self.hparams.max_heavy_atoms), held_out)
+        return (keys.get("val", set()) | keys.get("test", set())) - keys["train"]
+
+    def hansen_rows(self) -> np.ndarray:
+        """Rows of :func:`gnnchi.data.auxiliary.hansen_molecules` trained on: all but held-out molecules."""
+        from gnnchi.data.auxiliary import hansen_molecules, rows_not_held_out
+
+        return rows_not_held_out(hansen_molecules(self.hparams.max_heavy_atoms), self.held_out_molecules())
+
+    def idac_rows(self) -> np.ndarray:
+        """Rows of :func:`gnnchi.data.auxiliary.idac_pairs` trained on: pairs without a held-out molecule."""
+        from gnnchi.data.auxiliary import idac_pairs, idac_rows_not_held_out
+
+        return idac_rows_not_held_out(idac_pairs(self.hparams.max_heavy_atoms), self.held_out_molecules())
 
     def train_dataloader(self):
-        """The pair batches; with ``hansen_molecules``, a :class:`CombinedLoader` of ``pairs`` and
-        ``hansen`` (as many Hansen batches as pair batches, so an epoch sees each molecule once)."""
+        """The pair batches; with auxiliary data, a :class:`CombinedLoader` of ``pairs`` and ``hansen``
+        (as many Hansen batches as pair batches, so an epoch sees each molecule once) and/or ``idac``
+        (``idac_pairs_per_batch`` pairs drawn at random beside each pair batch)."""
         pairs = super().train_dataloader()
-        if not self.hparams.hansen_molecules:
+        hp = self.hparams
+        if not (hp.hansen_molecules or hp.idac_pairs_per_batch):
             return pairs
         from lightning.pytorch.utilities import CombinedLoader
+        from torch.utils.data import RandomSampler
 
-        from gnnchi.data.auxiliary import MoleculeTargetDataset, hansen_molecules
+        from gnnchi.data.auxiliary import MoleculeTargetDataset, PairTargetDataset, hansen_molecules, idac_pairs
 
-        dataset = MoleculeTargetDataset(hansen_molecules(self.hparams.max_heavy_atoms), self.hansen_rows())
-        batch_size = -(-len(dataset) // len(pairs))  # ceil: one Hansen batch per pair batch
-        molecules = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=dataset.collate)
-        return CombinedLoader({"pairs": pairs, "hansen": molecules}, mode="max_size_cycle")
+        loaders = {"pairs": pairs}
+        if hp.hansen_molecules:
+            dataset = MoleculeTargetDataset(hansen_molecules(hp.max_heavy_atoms), self.hansen_rows())
+            batch_size = -(-len(dataset) // len(pairs))  # ceil: one Hansen batch per pair batch
+            loaders["hansen"] = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=dataset.collate)
+        if hp.idac_pairs_per_batch:
+            dataset = PairTargetDataset(idac_pairs(hp.max_heavy_atoms), self.idac_rows())
+            draws = RandomSampler(dataset, num_samples=min(len(dataset), hp.idac_pairs_per_batch * len(pairs)))
+            loaders["idac"] = DataLoader(dataset, batch_size=hp.idac_pairs_per_batch, sampler=draws,
+                                         collate_fn=dataset.collate)  # fmt: skip
+        return CombinedLoader(loaders, mode="max_size_cycle")
 
     def train_statistics(self) -> dict[str, list[float] | float]:
         """Scalers fitted on the training rows: mean/std of 1/T and of each chi task."""

@@ -18,11 +18,12 @@ from torchmetrics import CatMetric, MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
-from gnnchi.data.auxiliary import HANSEN_TARGETS, MoleculeBatch
+from gnnchi.data.auxiliary import HANSEN_TARGETS, MoleculeBatch, MoleculePairBatch
 from gnnchi.data.datamodule import PairBatch
 from gnnchi.errors import ModelFileError
 from gnnchi.models.checkpoint import build_net, check_model_card, model_card, read_checkpoint
 from gnnchi.nn import MaskedMultitaskLoss
+from gnnchi.nn.heads import hansen_distance
 from gnnchi.systems import CHI, CO2_IL, System
 
 STAGES = ("train", "val", "test")
@@ -226,7 +227,11 @@ class ChiModule(PairModule):
         warmup_fraction: share of the training steps spent warming up.
         hansen_weight: weight of the auxiliary Hansen loss (0: none): one linear map, shared by both
             encoders, takes ``u`` of a small molecule to its standardised (dD, dP, dH); needs
-            ``data.hansen_molecules: true``. The map is a training aid: the exported model has no part of it.
+            ``data.hansen_molecules: true``.
+        idac_weight: weight of the auxiliary activity-coefficient loss (0: none): the polymer encoder
+            takes the solute, the solvent encoder the solvent, and a linear map of their z gives the
+            standardised ln gamma_inf = a + b t (t: standardised 1/T); needs ``data.idac_pairs_per_batch``.
+            Both auxiliary maps are training aids: the exported model has no part of them.
     """
 
     def __init__(
@@ -245,32 +250,42 @@ class ChiModule(PairModule):
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,
         hansen_weight: float = 0.0,
+        idac_weight: float = 0.0,
     ):
         super().__init__()
-        if hansen_weight < 0:
-            raise ValueError(f"hansen_weight must be >= 0, got {hansen_weight}")
+        if hansen_weight < 0 or idac_weight < 0:
+            raise ValueError(f"hansen_weight and idac_weight must be >= 0, got {hansen_weight}, {idac_weight}")
         self.save_hyperparameters()
         self._build(task_weights)
+        self.auxiliary_losses = nn.ModuleDict()  # name -> its epoch mean (train/loss_<name>)
         if hansen_weight:
             self.hansen_head = nn.Linear(latent_dim, len(HANSEN_TARGETS))
-            self.hansen_epoch_loss = MeanMetric()
+            self.auxiliary_losses["hansen"] = MeanMetric()
+        if idac_weight:
+            self.idac_head = nn.Linear(latent_dim, 2)
+            self.auxiliary_losses["idac"] = MeanMetric()
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
         datamodule = getattr(self.trainer, "datamodule", None)
-        given = bool(getattr(datamodule, "hparams", {}).get("hansen_molecules", False))
-        if stage == "fit" and given != bool(self.hparams.hansen_weight):
-            raise ValueError(
-                f"model.hansen_weight is {self.hparams.hansen_weight} but data.hansen_molecules is {given}: "
-                "the auxiliary Hansen loss needs both (a weight > 0 and the molecules), or neither"
-            )
+        data = getattr(datamodule, "hparams", {})
+        for weight, given in (("hansen_weight", "hansen_molecules"), ("idac_weight", "idac_pairs_per_batch")):
+            if stage == "fit" and bool(data.get(given, False)) != bool(self.hparams[weight]):
+                raise ValueError(
+                    f"model.{weight} is {self.hparams[weight]} but data.{given} is {data.get(given)}: "
+                    "an auxiliary loss needs both (a weight > 0 and its data), or neither"
+                )
 
     def training_step(self, batch: PairBatch | dict, batch_idx: int) -> Tensor:
-        """A pair batch, or with Hansen molecules a dict of ``pairs`` and ``hansen`` batches."""
+        """A pair batch, or with auxiliary data a dict of ``pairs`` and ``hansen`` and/or ``idac`` batches."""
         if not isinstance(batch, dict):
             return super().training_step(batch, batch_idx)
-        pairs_loss = self._shared_step(batch["pairs"], "train")
-        return pairs_loss + self.hparams.hansen_weight * self._hansen_loss(batch["hansen"])
+        loss = self._shared_step(batch["pairs"], "train")
+        if "hansen" in batch:
+            loss = loss + self.hparams.hansen_weight * self._hansen_loss(batch["hansen"])
+        if "idac" in batch:
+            loss = loss + self.hparams.idac_weight * self._idac_loss(batch["idac"])
+        return loss
 
     def _hansen_loss(self, batch: MoleculeBatch) -> Tensor:
         """Mean squared error of the shared map of ``u`` [M, k] onto the standardised (dD, dP, dH) [M, 3],
@@ -284,14 +299,26 @@ class ChiModule(PairModule):
             for encode in encoders
         ]
         loss = torch.stack(losses).mean()
-        self.hansen_epoch_loss.update(loss.detach(), weight=num_molecules)
+        self.auxiliary_losses["hansen"].update(loss.detach(), weight=num_molecules)
+        return loss
+
+    def _idac_loss(self, batch: MoleculePairBatch) -> Tensor:
+        """Mean squared error of the standardised ln gamma_inf [P] = a + b t, (a, b) a linear map of z [P, k]
+        of (solute through the polymer encoder, solvent through the solvent encoder)."""
+        solutes = self.net.encode_polymers(*batch.solute_graph, int(batch.solute.max()) + 1)[batch.solute]
+        solvents = self.net.encode_solvents(*batch.solvent_graph, int(batch.solvent.max()) + 1)[batch.solvent]
+        k = self.hparams.latent_dim
+        z = hansen_distance(solutes[:, :k], solutes[:, k:], solvents[:, :k], solvents[:, k:])  # [P, k]
+        a, b = self.idac_head(z).unbind(dim=1)
+        loss = F.mse_loss(a + b * batch.inverse_temperature, batch.targets)
+        self.auxiliary_losses["idac"].update(loss.detach(), weight=batch.targets.shape[0])
         return loss
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()
-        if self.hparams.hansen_weight:
-            self.log("train/loss_hansen", self.hansen_epoch_loss.compute(), sync_dist=True)
-            self.hansen_epoch_loss.reset()
+        for name, epoch_loss in self.auxiliary_losses.items():
+            self.log(f"train/loss_{name}", epoch_loss.compute(), sync_dist=True)
+            epoch_loss.reset()
 
 
 class IonicLiquidModule(PairModule):
