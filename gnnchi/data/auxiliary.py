@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from gnnchi.chem import make_mol, molecule_keys
 from gnnchi.errors import InvalidSmilesError
@@ -64,16 +64,19 @@ def hansen_molecules(max_heavy_atoms: int) -> HansenMolecules:
 
 
 class MoleculeBatch(NamedTuple):
-    """M molecules: their graph (x, edge_index, edge_attr, batch; PyG layout) and standardised targets [M, 3]."""
+    """M molecules: their graph (x, edge_index, edge_attr, batch; PyG layout), standardised targets [M, 3]
+    and rows [M] (each molecule's index in :class:`HansenMolecules`, to trace what each rank saw)."""
 
     graph: tuple[Tensor, Tensor, Tensor, Tensor]
     targets: Tensor
+    rows: Tensor
 
 
 class MoleculeTargetDataset(Dataset):
     """The molecules of ``molecules`` at ``rows``, with targets standardised by the data's mean and std."""
 
     def __init__(self, molecules: HansenMolecules, rows: np.ndarray):
+        self.rows = np.asarray(rows)
         self.graphs = [molecules.graphs[i] for i in rows]
         self.targets = ((molecules.values[rows] - molecules.mean) / molecules.std).astype(np.float32)
 
@@ -85,9 +88,7 @@ class MoleculeTargetDataset(Dataset):
 
     def collate(self, items: list[int]) -> MoleculeBatch:
         graph = collate_graphs([self.graphs[i] for i in items])
-        return MoleculeBatch(
-            tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in graph), torch.from_numpy(self.targets[items])
-        )
+        return MoleculeBatch(tuple(_tensor(a) for a in graph), _tensor(self.targets[items]), _tensor(self.rows[items]))
 
 
 def rows_not_held_out(molecules: HansenMolecules, held_out_keys: set[str]) -> np.ndarray:
@@ -148,7 +149,8 @@ def idac_pairs(max_heavy_atoms: int) -> IdacPairs:
 
 class MoleculePairBatch(NamedTuple):
     """P small-molecule pairs: the distinct solutes' and solvents' graphs (PyG layout), each pair's
-    solute and solvent among them [P], standardised 1/T [P] and standardised targets [P]."""
+    solute and solvent among them [P], standardised 1/T [P], standardised targets [P] and rows [P]
+    (each pair's index in :class:`IdacPairs`)."""
 
     solute_graph: tuple[Tensor, Tensor, Tensor, Tensor]
     solute: Tensor
@@ -156,6 +158,7 @@ class MoleculePairBatch(NamedTuple):
     solvent: Tensor
     inverse_temperature: Tensor
     targets: Tensor
+    rows: Tensor
 
 
 class PairTargetDataset(Dataset):
@@ -179,7 +182,8 @@ class PairTargetDataset(Dataset):
             distinct, inverse = np.unique(index[rows], return_inverse=True)
             graph = collate_graphs([graphs[g] for g in distinct])
             parts += [tuple(_tensor(a) for a in graph), _tensor(inverse.reshape(-1).astype(np.int64))]
-        return MoleculePairBatch(*parts, _tensor(self.pairs.inverse_temperature[rows]), _tensor(self.targets[items]))
+        inverse_temperature = _tensor(self.pairs.inverse_temperature[rows])
+        return MoleculePairBatch(*parts, inverse_temperature, _tensor(self.targets[items]), _tensor(rows))
 
 
 def idac_rows_not_held_out(pairs: IdacPairs, held_out_keys: set[str]) -> np.ndarray:
@@ -188,3 +192,19 @@ def idac_rows_not_held_out(pairs: IdacPairs, held_out_keys: set[str]) -> np.ndar
     solute_out = np.isin(pairs.solute_group_keys, held)[pairs.solute]
     solvent_out = np.isin(pairs.solvent_group_keys, held)[pairs.solvent]
     return np.flatnonzero(~(solute_out | solvent_out))
+
+
+class RandomDraws(Sampler[int]):
+    """``num_samples`` of ``range(size)`` drawn without replacement, new ones each pass, from a generator
+    of its own seeded with ``seed``: every DDP rank draws the same indices (Lightning's wrapper then
+    gives each rank its share), where a ``RandomSampler`` would be swapped for a plain shuffle of all."""
+
+    def __init__(self, size: int, num_samples: int, seed: int):
+        self.size, self.num_samples = size, min(num_samples, size)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        return iter(torch.randperm(self.size, generator=self.generator)[: self.num_samples].tolist())

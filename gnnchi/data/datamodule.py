@@ -333,18 +333,17 @@ class ChiDataModule(PairDataModule):
         if not (hp.hansen_molecules or hp.idac_pairs_per_batch):
             return pairs
         from lightning.pytorch.utilities import CombinedLoader
-        from torch.utils.data import RandomSampler
 
-        from gnnchi.data.auxiliary import MoleculeTargetDataset, PairTargetDataset, hansen_molecules, idac_pairs
+        from gnnchi.data import auxiliary
 
         loaders = {"pairs": pairs}
         if hp.hansen_molecules:
-            dataset = MoleculeTargetDataset(hansen_molecules(hp.max_heavy_atoms), self.hansen_rows())
+            dataset = auxiliary.MoleculeTargetDataset(auxiliary.hansen_molecules(hp.max_heavy_atoms), self.hansen_rows())
             batch_size = -(-len(dataset) // len(pairs))  # ceil: one Hansen batch per pair batch
             loaders["hansen"] = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=dataset.collate)
         if hp.idac_pairs_per_batch:
-            dataset = PairTargetDataset(idac_pairs(hp.max_heavy_atoms), self.idac_rows())
-            draws = RandomSampler(dataset, num_samples=min(len(dataset), hp.idac_pairs_per_batch * len(pairs)))
+            dataset = auxiliary.PairTargetDataset(auxiliary.idac_pairs(hp.max_heavy_atoms), self.idac_rows())
+            draws = auxiliary.RandomDraws(len(dataset), hp.idac_pairs_per_batch * len(pairs), seed=hp.seed)
             loaders["idac"] = DataLoader(dataset, batch_size=hp.idac_pairs_per_batch, sampler=draws,
                                          collate_fn=dataset.collate)  # fmt: skip
         return CombinedLoader(loaders, mode="max_size_cycle")

@@ -144,6 +144,41 @@ def test_ddp_training_epoch_sees_every_row_once_and_logs_single_process_values(d
     assert_same_metrics(runs["two"], runs["one"], "train/")
 
 
+class RecordAuxiliaryRowsSeen(L.Callback):
+    """Write the Hansen molecules and activity pairs each rank trained on in its epoch to ``folder``."""
+
+    def __init__(self, folder: str):
+        self.folder, self.seen = Path(folder), {"hansen": [], "idac": []}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        for name in self.seen:
+            self.seen[name].append(batch[name].rows.numpy())
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        for name, rows in self.seen.items():
+            np.save(self.folder / f"{name}_{trainer.global_rank}.npy", np.concatenate(rows))
+
+
+def test_ddp_ranks_share_the_auxiliary_data_of_an_epoch(datamodule, tmp_path):
+    """Hansen molecules and activity pairs are split between the ranks like the pairs: together the
+    ranks see each Hansen molecule once per epoch (one twice where DDP pads an odd count), and as
+    many activity pairs as asked, none twice."""
+    train = datamodule.indices["train"][:256]  # 4 pair batches: 2 per rank
+    dm = ChiDataModule(batch_size=64, hansen_molecules=True, idac_pairs_per_batch=16)
+    dm.records, dm.indices = datamodule.records, {**datamodule.indices, "train": train}  # setup keeps them
+    L.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", max_epochs=1, logger=False, enable_checkpointing=False,
+              enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+              callbacks=[RecordAuxiliaryRowsSeen(tmp_path), UnshareMetricStates()]).fit(
+        small_model(hansen_weight=1.0, idac_weight=1.0), datamodule=dm)  # fmt: skip
+    hansen = [np.load(tmp_path / f"hansen_{rank}.npy") for rank in (0, 1)]
+    assert len(hansen[0]) and len(hansen[1])
+    seen, rows = np.concatenate(hansen), dm.hansen_rows()
+    assert set(seen.tolist()) == set(rows.tolist()) and len(seen) == 2 * -(-len(rows) // 2)  # DDP pads one rank
+    idac = np.concatenate([np.load(tmp_path / f"idac_{rank}.npy") for rank in (0, 1)])
+    assert len(idac) == 4 * 16 and len(set(idac.tolist())) == len(idac)
+    assert set(idac.tolist()) <= set(dm.idac_rows().tolist())
+
+
 def test_cli_fit_with_strategy_ddp_on_two_cpu_processes(tmp_path):
     """The real ``strategy: ddp`` path (Lightning relaunches the command per rank), in a subprocess."""
     import subprocess
