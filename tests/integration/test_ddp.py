@@ -166,10 +166,10 @@ def test_ddp_ranks_share_the_auxiliary_data_of_an_epoch(datamodule, tmp_path):
     train = datamodule.indices["train"][:256]  # 4 pair batches: 2 per rank
     dm = ChiDataModule(batch_size=64, hansen_molecules=True, idac_pairs_per_batch=16)
     dm.records, dm.indices = datamodule.records, {**datamodule.indices, "train": train}  # setup keeps them
-    L.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", max_epochs=1, logger=False, enable_checkpointing=False,
-              enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-              callbacks=[RecordAuxiliaryRowsSeen(tmp_path), UnshareMetricStates()]).fit(
-        small_model(hansen_weight=1.0, idac_weight=1.0), datamodule=dm)  # fmt: skip
+    spawned = L.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", max_epochs=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        limit_val_batches=0, callbacks=[RecordAuxiliaryRowsSeen(tmp_path), UnshareMetricStates()])
+    spawned.fit(small_model(hansen_weight=1.0, idac_weight=1.0), datamodule=dm)
     hansen = [np.load(tmp_path / f"hansen_{rank}.npy") for rank in (0, 1)]
     assert len(hansen[0]) and len(hansen[1])
     seen, rows = np.concatenate(hansen), dm.hansen_rows()
