@@ -52,9 +52,10 @@ class TaskCalibration(NamedTuple):
 
 def fit_task(
     error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray,
-    prediction: np.ndarray,
+    prediction: np.ndarray, relative: bool = True,
 ) -> TaskCalibration | None:
-    """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma.
+    """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma;
+    without ``relative`` (the task's ``relative_uncertainty``), d stays 0.
 
     None with fewer than ``MIN_ROWS`` finite errors."""
     from scipy.optimize import minimize
@@ -77,7 +78,8 @@ def fit_task(
     # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
     # the raw spread (a = 1) and no novelty or relative term
     start = np.array([1.0, float(np.median(e2)), 0.0, 0.0, 0.0])
-    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * 5).x
+    bounds = [(0.0, None)] * 4 + [(0.0, None if relative else 0.0)]
+    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
     a, b, c_polymer, c_solvent, d = (float(v) for v in np.sqrt(np.maximum(squares, 0.0)))
     return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d)
 

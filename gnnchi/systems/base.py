@@ -17,11 +17,17 @@ METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"),
 
 @dataclass(frozen=True)
 class Task:
-    """A target column: a regression (loss on the value scaled by the head's std) or a 0/1 label."""
+    """A target column: a regression (loss on the value scaled by the head's std) or a 0/1 label.
+
+    ``relative_uncertainty``: the calibrated std may grow with the predicted value (a ``d * prediction``
+    term, :mod:`gnnchi.inference.calibration`), for a quantity whose errors scale with it (x_CO2, 0 at
+    zero pressure); off for a quantity such as chi, whose zero is not special (the term would shrink
+    the std of every chi near 0, the good solvents)."""
 
     name: str
     kind: TaskKind
     description: str = ""
+    relative_uncertainty: bool = False
 
     @property
     def metrics(self) -> tuple[str, ...]:

@@ -35,7 +35,8 @@ def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
         first, second = (predictor.novelty(val[column].tolist(), kind) for column, kind in molecules)
         for task in system.tasks_of_kind("regression"):
             prediction = out[task].to_numpy()
-            fitted = fit_task(prediction - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second, prediction)
+            fitted = fit_task(prediction - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second,
+                              prediction, relative=system.task(task).relative_uncertainty)  # fmt: skip
             if fitted is not None:
                 calibration[task] = fitted
     return Uncertainty(calibration, domain)

@@ -74,3 +74,25 @@ def test_uncertainty_record_round_trips_through_json():
     assert (back.domain.kinds["polymer"].fingerprints == domain.kinds["polymer"].fingerprints).all()
     assert back.domain.kinds["solvent"].elements == {"O"}
     assert from_record(None) is None and from_record({"version": 99}) is None
+
+
+def test_without_a_relative_term_the_std_does_not_vanish_where_the_prediction_is_zero():
+    """chi's zero is not special: a task without ``relative_uncertainty`` keeps d = 0, so a prediction
+    near 0 still gets the constant term (errors of constant size: b recovers their rms)."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    prediction = rng.uniform(-0.5, 2.0, n)
+    error = rng.normal(0.0, 0.2, n)
+    zeros = np.zeros(n)
+    fixed = fit_task(error, np.full(n, np.nan), zeros, zeros, prediction, relative=False)
+    assert fixed.d == 0.0 and fixed.b == pytest.approx(0.2, rel=0.05)
+    assert fixed.sigma(np.nan, 0.0, 0.0, 0.0) == pytest.approx(0.2, rel=0.05)
+    scaled = fit_task(rng.normal(0.0, 0.3 * np.abs(prediction)), np.full(n, np.nan), zeros, zeros, prediction)
+    assert scaled.d == pytest.approx(0.3, rel=0.1)  # where it is declared, the relative term is fitted
+
+
+def test_only_tasks_whose_errors_scale_with_the_value_declare_a_relative_term():
+    from gnnchi.systems import CHI, CO2_IL
+
+    assert [t.name for t in CHI.tasks if t.relative_uncertainty] == []
+    assert [t.name for t in CO2_IL.tasks if t.relative_uncertainty] == ["x_co2"]
