@@ -22,14 +22,11 @@ from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
 from gnnchi.chem import make_mol, molecule_keys
+from gnnchi.data.datamodule import as_tensor, collate_distinct
 from gnnchi.errors import InvalidSmilesError
 from gnnchi.featurizers import MolGraph, collate_graphs, featurize
 
 HANSEN_TARGETS = ("dD", "dP", "dH")
-
-
-def _tensor(array: np.ndarray) -> Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 @dataclass(frozen=True)
@@ -88,7 +85,8 @@ class MoleculeTargetDataset(Dataset):
 
     def collate(self, items: list[int]) -> MoleculeBatch:
         graph = collate_graphs([self.graphs[i] for i in items])
-        return MoleculeBatch(tuple(_tensor(a) for a in graph), _tensor(self.targets[items]), _tensor(self.rows[items]))
+        targets, rows = as_tensor(self.targets[items]), as_tensor(self.rows[items])
+        return MoleculeBatch(tuple(as_tensor(a) for a in graph), targets, rows)
 
 
 def rows_not_held_out(molecules: HansenMolecules, held_out_keys: set[str]) -> np.ndarray:
@@ -176,14 +174,10 @@ class PairTargetDataset(Dataset):
 
     def collate(self, items: list[int]) -> MoleculePairBatch:
         rows = self.rows[items]
-        parts = []
-        molecules = ((self.pairs.solute_graphs, self.pairs.solute), (self.pairs.solvent_graphs, self.pairs.solvent))
-        for graphs, index in molecules:
-            distinct, inverse = np.unique(index[rows], return_inverse=True)
-            graph = collate_graphs([graphs[g] for g in distinct])
-            parts += [tuple(_tensor(a) for a in graph), _tensor(inverse.reshape(-1).astype(np.int64))]
-        inverse_temperature = _tensor(self.pairs.inverse_temperature[rows])
-        return MoleculePairBatch(*parts, inverse_temperature, _tensor(self.targets[items]), _tensor(rows))
+        solute = collate_distinct(self.pairs.solute_graphs, self.pairs.solute[rows])
+        solvent = collate_distinct(self.pairs.solvent_graphs, self.pairs.solvent[rows])
+        inverse_temperature, targets = as_tensor(self.pairs.inverse_temperature[rows]), as_tensor(self.targets[items])
+        return MoleculePairBatch(*solute, *solvent, inverse_temperature, targets, as_tensor(rows))
 
 
 def idac_rows_not_held_out(pairs: IdacPairs, held_out_keys: set[str]) -> np.ndarray:

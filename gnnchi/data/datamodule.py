@@ -52,6 +52,19 @@ def inverse_temperature_statistics(table) -> dict[str, float]:
     }
 
 
+def as_tensor(array: np.ndarray) -> Tensor:
+    """A tensor sharing the (made contiguous) array's memory."""
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def collate_distinct(graphs, index: np.ndarray) -> tuple[tuple[Tensor, ...], Tensor]:
+    """The distinct molecules among ``index`` [P] (positions in ``graphs``) as one batch graph (x,
+    edge_index, edge_attr, batch), and [P] each pair's molecule among them: a molecule that recurs is encoded once."""
+    distinct, inverse = np.unique(index, return_inverse=True)
+    graph = collate_graphs([graphs[g] for g in distinct])
+    return tuple(as_tensor(a) for a in graph), as_tensor(inverse.reshape(-1).astype(np.int64))
+
+
 class PairBatch(NamedTuple):
     """A batch of P pairs: the distinct molecules of each molecule column (PyG layout), which of them
     each pair has, the conditions and the targets. A molecule that recurs in the batch is encoded once.
@@ -96,16 +109,15 @@ class PairDataset(Dataset):
         return i
 
     def collate(self, items: list[int]) -> PairBatch:
-        tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))
         graphs, pair_molecules = [], []
         for column, idx in self.indices.items():
-            distinct, index = np.unique(idx[items], return_inverse=True)
-            graphs += [tensor(a) for a in collate_graphs([self.records.graphs[column][g] for g in distinct])]
-            pair_molecules.append(tensor(index.reshape(-1).astype(np.int64)))
+            graph, index = collate_distinct(self.records.graphs[column], idx[items])
+            graphs += graph
+            pair_molecules.append(index)
         conditions = self.conditions[items]
         return PairBatch(
-            tuple(graphs), tuple(pair_molecules), tuple(tensor(conditions[:, j]) for j in range(conditions.shape[1])),
-            tensor(self.targets[items]), tensor(self.rows[items]),
+            tuple(graphs), tuple(pair_molecules), tuple(as_tensor(conditions[:, j]) for j in range(conditions.shape[1])),
+            as_tensor(self.targets[items]), as_tensor(self.rows[items]),
         )  # fmt: skip
 
 
