@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
+from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS, PROTOCOLS
 from gnnchi.evaluation.run import merge_fold_results
 
 RUNNER = """
@@ -48,7 +48,7 @@ def models_dir(output: Path, protocol: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(ALL_PROTOCOLS))
     parser.add_argument("--jobs", type=int, default=15)
     parser.add_argument("--no_mlflow", action="store_true")
     args, config = parser.parse_known_args()
@@ -85,7 +85,7 @@ def main() -> None:
     for protocol in args.protocols:
         folds = [args.output / "folds" / protocol / f"fold_{fold}" for fold in range(NUM_FOLDS)]
         result = merge_fold_results(folds, args.output / protocol)
-        metric = result["target"]["metric"]
+        metric = result["target"]["metric"] if result["target"] else f"mae_{result['task']}"
         print(f"{protocol}: mean {metric} {result['mean'].get(metric)}; {result['seconds']:.0f} s of fold runs", flush=True)
     print(f"all: {time.perf_counter() - started:.0f} s", flush=True)
 

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     from gnnchi.evaluation.baselines import BASELINES, DEFAULT_BASELINES
     from gnnchi.evaluation.protocols import ALL_PROTOCOLS, PROTOCOLS, protocols_help
     from gnnchi.evaluation.tuning import DEFAULT_PROTOCOL, DEFAULT_STUDY_NAME, STUDY_FILE
-    from gnnchi.systems import DEFAULT_SYSTEM, SYSTEMS
+    from gnnchi.systems import DEFAULT_SYSTEM, SHIPPED
     from gnnchi.systems.chi import DEFAULT_TEMPERATURE_RANGE_K
 
     parser = argparse.ArgumentParser(
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--study_name", default=DEFAULT_STUDY_NAME, help="the study's name in the storage")
     info = verb("info").add_mutually_exclusive_group()
     info.add_argument("--model", help="an exported .onnx model: its gnnchi metadata")
-    info.add_argument("--system", choices=list(SYSTEMS), default=DEFAULT_SYSTEM,
+    info.add_argument("--system", choices=list(SHIPPED), default=DEFAULT_SYSTEM,
                       help="the card of this system's shipped model, and whether it is current (default chi)")  # fmt: skip
     return parser
 

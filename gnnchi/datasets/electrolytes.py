@@ -1,5 +1,5 @@
 """Ionic conductivity of polymer electrolytes: the bundled records and their checks (the data of the
-coming electrolyte system, issue 15; no model reads them yet).
+electrolyte system, :data:`gnnchi.systems.ELECTROLYTE`).
 
 Source: ``polymer_electrolytes/``, chemcognition-lab/chemixhub @6b878cc3
 ``datasets/polymer-electrolyte/processed_data/`` (CheMixHub), data CC-BY-4.0 from Bradford et al.,
@@ -25,12 +25,10 @@ from rdkit import Chem, rdBase
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol, molecule_keys
 from gnnchi.errors import InvalidSmilesError, RowProblem
-from gnnchi.systems.chi import TEMPERATURE
+from gnnchi.systems.electrolyte import MAX_COMPONENTS, TARGET, TEMPERATURE
 
 HERE = Path(__file__).parent / "polymer_electrolytes"
 SOURCE = "polymer_electrolytes/spe_conductivity.csv"
-TARGET = "log10_conductivity_S_cm"
-MAX_COMPONENTS = 4  # the electrolyte system's components per record (issue 15)
 FRACTION_TOLERANCE = 1e-3  # a record's mole fractions may sum to 1 +- this without renormalising
 CHAIN_ENDS = ("[Cu]", "[Au]")  # the source's two chain-end atoms of a polymer's monomeric unit
 ROLES = ("polymer", "salt", "additive")
@@ -127,12 +125,10 @@ class _ComponentKeys:
         return salt_keys(smiles, row, self.max_heavy_atoms)
 
 
-def salt_keys(smiles: str, row: int | None = None, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS) -> tuple[str, str]:
-    """Canonical and group key of a salt: its ``.``-separated fragments, each through the gate as a
-    cation (net charge > 0), an anion (< 0) or a neutral molecule (``solvent``), joined sorted by ``.``.
-    The gate refuses a whole salt (several fragments), so it checks each fragment; their charges must
-    sum to zero."""
-    keys, charge = [], 0
+def _salt_fragments(smiles: str, row: int | None, max_heavy_atoms: int) -> list[tuple[Chem.Mol, str]]:
+    """A salt's ``.``-separated fragments, each through the gate as a cation (net charge > 0), an anion
+    (< 0) or a neutral molecule (``solvent``), with that kind; their charges must sum to zero."""
+    fragments, charge = [], 0
     for fragment in smiles.split("."):
         with rdBase.BlockLogs():
             parsed = Chem.MolFromSmiles(fragment)
@@ -140,16 +136,51 @@ def salt_keys(smiles: str, row: int | None = None, max_heavy_atoms: int = DEFAUL
         kind = {1: "cation", -1: "anion", 0: "solvent"}[sign]
         mol = make_mol(fragment, kind, row, max_heavy_atoms)  # an unreadable fragment fails here
         charge += Chem.GetFormalCharge(mol)
-        keys.append(molecule_keys(mol, kind))
+        fragments.append((mol, kind))
     if charge != 0:
         raise InvalidSmilesError(
             smiles, f"a salt's formal charges must sum to zero; they sum to {charge:+d}", row, "salt"
         )
+    return fragments
+
+
+def salt_keys(smiles: str, row: int | None = None, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS) -> tuple[str, str]:
+    """Canonical and group key of a salt: its fragments' keys (:func:`_salt_fragments`), joined sorted by
+    ``.``. The gate refuses a whole salt (several fragments), so it checks each fragment."""
+    keys = [molecule_keys(mol, kind) for mol, kind in _salt_fragments(smiles, row, max_heavy_atoms)]
     return ".".join(sorted(k for k, _ in keys)), ".".join(sorted(g for _, g in keys))
 
 
+def component_mol(role: str, smiles: str, row: int | None = None, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS) -> Chem.Mol:
+    """The checked molecule of a component (what the featurizer reads): a polymer's repeat unit, an
+    additive, or a salt's checked fragments as one molecule of several fragments."""
+    if role == "salt":
+        fragments = [mol for mol, _ in _salt_fragments(smiles, row, max_heavy_atoms)]
+        combined = fragments[0]
+        for mol in fragments[1:]:
+            combined = Chem.CombineMols(combined, mol)
+        Chem.SanitizeMol(combined)  # the fragments were sanitised; this sets the ring information of the whole
+        return combined
+    return make_mol(smiles, "polymer" if role == "polymer" else "solvent", row, max_heavy_atoms)
+
+
+def infer_role(smiles: str) -> str:
+    """The role of a component written without one: ``polymer`` (a repeat unit: it has ``*``), ``salt``
+    (charged, or several fragments) or ``additive``; "" for an empty cell. Used where a table has no
+    ``role_i`` columns (a user's formulations)."""
+    smiles = smiles.strip() if isinstance(smiles, str) else ""
+    if not smiles:
+        return ""
+    if "*" in smiles:
+        return "polymer"
+    with rdBase.BlockLogs():
+        parsed = Chem.MolFromSmiles(smiles)
+    charged = parsed is not None and any(a.GetFormalCharge() for a in parsed.GetAtoms())
+    return "salt" if "." in smiles or charged else "additive"
+
+
 def check_electrolytes(
-    frame: pd.DataFrame, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS
+    frame: pd.DataFrame, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, require_target: bool = True
 ) -> tuple[pd.DataFrame, list[RowProblem], list[RowProblem]]:
     """Check every record of a wide table (:func:`load_electrolytes`'s columns); return the kept rows,
     every problem of the refused rows, and the warnings of kept rows (both as row reports).
@@ -158,7 +189,8 @@ def check_electrolytes(
     twice, has a component that fails the RDKit gate (polymers as ``polymer``, additives as ``solvent``,
     salts by :func:`salt_keys`) or an unknown role, a component without a mole fraction (or a fraction
     without a component), a fraction outside [0, 1], fractions summing to zero, an Mn that is not
-    positive, a temperature outside the plausible range, or a conductivity that is not finite. Fractions
+    positive, a temperature outside the plausible range, or a conductivity that is not finite (missing
+allowed without ``require_target``: formulations to predict). Fractions
     summing to 1 +- :data:`FRACTION_TOLERANCE` are kept as given, others renormalised with a warning.
 
     Kept table: ``component_i``, ``role_i``, ``fraction_i`` for i = 1..:data:`MAX_COMPONENTS`, each
@@ -174,7 +206,7 @@ def check_electrolytes(
     for r, record in enumerate(frame.to_dict("records")):
         source = str(record.get("source", ""))
         keys, mistakes = _component_problems(record, slots, fractions[r], gate)
-        mistakes += _value_problems(record)
+        mistakes += _value_problems(record, require_target)
         if mistakes:
             problems += [replace(p, source=source) for p in mistakes]
             continue
@@ -245,27 +277,70 @@ def _component_problems(
     return keys, problems
 
 
-def _value_problems(record: dict) -> list[RowProblem]:
-    """Problems of a record's Mn (may be missing), temperature and conductivity."""
+def _value_problems(record: dict, require_target: bool = True) -> list[RowProblem]:
+    """Problems of a record's Mn (may be missing), temperature and conductivity (may be missing without
+    ``require_target``)."""
     row, problems = int(record["row"]), []
     mn, temperature, target = record["mn_g_mol"], record["temperature_K"], record[TARGET]
     if not (np.isnan(mn) or (np.isfinite(mn) and mn > 0)):
         problems.append(RowProblem(row, "mn_g_mol", f"{mn:g}", "Mn must be a positive number (g/mol)"))
     low, high = TEMPERATURE.valid_range
-    if not low <= temperature <= high:
+    if np.isnan(temperature):
+        problems.append(RowProblem(row, "temperature_K", "", "missing temperature"))
+    elif not low <= temperature <= high:
         problems.append(
             RowProblem(row, "temperature_K", f"{temperature:g}", f"outside the plausible range {low:g}-{high:g} K")
         )
-    if not np.isfinite(target):
+    if (require_target or not np.isnan(target)) and not np.isfinite(target):
         problems.append(RowProblem(row, TARGET, f"{target:g}", "the conductivity must be a finite number"))
     return problems
 
 
-def duplicate_counts(kept: pd.DataFrame) -> dict[str, int]:
-    """Records that repeat one mixture (the same canonical components with the same mole fractions, in
-    any order), Mn and temperature: ``repeated_rows`` (rows after the first of such a group),
-    ``identical_rows`` (of those, with the first row's conductivity), ``conflicting_groups`` (groups
-    whose conductivities differ)."""
+SPLIT_ROLES = {"polymers": "polymer", "salts": "salt"}  # split group column -> the role it leaves out
+
+
+def split_group_keys(kept: pd.DataFrame) -> pd.DataFrame:
+    """What each split groups a checked record by (``<name>_group_key``, as :mod:`gnnchi.data.splits` reads):
+
+    - ``component_set``: the record's set of compounds (roles and group keys);
+    - ``polymers`` / ``salts``: the connected set of polymers (salts) the record belongs to, where two
+      compounds of a role are connected when a record holds both (a blend of two polymers): no polymer
+      of a test record is then in any training record. A record without a compound of that role is
+      grouped by its component set.
+    """
+    slots = range(1, MAX_COMPONENTS + 1)
+    keys = kept[[f"component_{i}_group_key" for i in slots]].to_numpy()
+    roles = kept[[f"role_{i}" for i in slots]].to_numpy()
+    out = pd.DataFrame({"component_set_group_key": kept["component_set"].to_numpy()}, index=kept.index)
+    for name, role in SPLIT_ROLES.items():
+        members = [sorted({k for k, r in zip(row_keys, row_roles) if r == role and k}) for row_keys, row_roles in zip(keys, roles)]
+        root = _connected_roots(members)
+        out[f"{name}_group_key"] = [
+            f"{role} {root[found[0]]}" if found else f"without {role}: {component_set}"
+            for found, component_set in zip(members, out["component_set_group_key"])
+        ]
+    return out
+
+
+def _connected_roots(sets: list[list[str]]) -> dict[str, str]:
+    """Each key of ``sets`` -> one key of its connected set (keys connected when a set holds both; union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for found in sets:
+        for key in found:
+            parent[find(key)] = find(found[0])
+    return {key: find(key) for key in list(parent)}
+
+
+def mixture_identity(kept: pd.DataFrame) -> pd.DataFrame:
+    """What makes two checked records the same measurement: the mixture (canonical components with their
+    mole fractions, in any order), Mn and temperature, one column each."""
     slots = range(1, MAX_COMPONENTS + 1)
     mixture = [
         tuple(sorted((k, round(f, 4)) for k, f in zip(keys, fractions) if k))
@@ -274,7 +349,16 @@ def duplicate_counts(kept: pd.DataFrame) -> dict[str, int]:
             kept[[f"fraction_{i}" for i in slots]].to_numpy(float),
         )
     ]
-    identity = pd.DataFrame({"mixture": mixture, "mn": kept["mn_g_mol"].round(4), "t": kept["temperature_K"].round(4)})
+    return pd.DataFrame(
+        {"mixture": mixture, "mn": kept["mn_g_mol"].round(4), "t": kept["temperature_K"].round(4)}, index=kept.index
+    )
+
+
+def duplicate_counts(kept: pd.DataFrame) -> dict[str, int]:
+    """Records that repeat one measurement (:func:`mixture_identity`): ``repeated_rows`` (rows after the
+    first of such a group), ``identical_rows`` (of those, with the first row's conductivity),
+    ``conflicting_groups`` (groups whose conductivities differ)."""
+    identity = mixture_identity(kept)
     groups = kept[TARGET].groupby([identity[c] for c in identity.columns], dropna=False, sort=False)
     first = groups.transform("first")
     repeated = groups.cumcount() > 0

@@ -84,4 +84,12 @@ def _predict_co2_il(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool
                              rows["pressure_kPa"].to_numpy())  # fmt: skip
 
 
-_PREDICT = {"chi": _predict_chi, "co2_il": _predict_co2_il}  # system name -> predictions of table rows
+def _predict_electrolyte(models: list[Path], rows: pd.DataFrame, hp, calibrated: bool) -> pd.DataFrame:
+    from gnnchi.inference.electrolyte_predictor import ElectrolytePredictor
+
+    predictor = ElectrolytePredictor([Path(m) for m in models], max_heavy_atoms=hp.max_heavy_atoms, calibrated=calibrated)
+    inputs = [c for c in rows.columns if c.split("_")[0] in ("component", "role", "fraction") and c.split("_")[-1].isdigit()]
+    return predictor.predict_frame(rows[[*inputs, "mn_g_mol", "temperature_K"]], "evaluation rows")
+
+
+_PREDICT = {"chi": _predict_chi, "co2_il": _predict_co2_il, "electrolyte": _predict_electrolyte}  # system name -> predictions of table rows

@@ -15,6 +15,7 @@ polymer-grouped folds) given the same ``--models_dir``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -88,7 +89,8 @@ def evaluate(
     hp = datamodule.hparams
     scored = SCORED[system.name]
     predicted = [system.task(task).prediction for task in scored.tasks]  # chi: chi_exp, p_soluble; co2_il: x_co2
-    kept = ["row", *system.molecule_columns, *(c.name for c in system.conditions),
+    mixture = [c for c in table.columns if re.fullmatch(r"(component|role|fraction)_\d+", c)]  # a mixture's components
+    kept = ["row", *(c for c in system.molecule_columns if c in table.columns), *mixture, *(c.name for c in system.conditions),
             *system.tasks_of_kind("regression"), *system.tasks_of_kind("classification")]  # fmt: skip
 
     fold_metrics: dict[str, list[dict]] = {"gnnchi": [], **{b: [] for b in baselines}}
@@ -138,7 +140,7 @@ def evaluate(
         "folds": fold_metrics["gnnchi"],
         **summarize(fold_metrics["gnnchi"]),
         "baselines": {name: {"folds": fold_metrics[name], **summarize(fold_metrics[name])} for name in baselines},
-        "target": {"metric": spec.target[0], "value": spec.target[1]},
+        "target": {"metric": spec.target[0], "value": spec.target[1]} if spec.target else None,
         "config_args": config_args,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -7,7 +7,7 @@ without importing Lightning.
 from gnnchi.models.checkpoint import build_net, load_net, model_card, read_checkpoint
 from gnnchi.models.chinet import ChiNet, HansenPairNet, PairModel
 
-_LAZY = {"ChiModule": "module", "IonicLiquidModule": "module", "PairModule": "module", "MODULES": "module",
+_LAZY = {"ChiModule": "module", "ElectrolyteModule": "module", "IonicLiquidModule": "module", "PairModule": "module", "MODULES": "module",
          "load_checkpoint": "module"}  # fmt: skip
 
 
@@ -21,6 +21,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ChiModule",
+    "ElectrolyteModule",
     "IonicLiquidModule",
     "MODULES",
     "PairModule",

@@ -1,7 +1,8 @@
 """The LightningModules: a system's pair model trained on its tasks with missing targets masked.
 
 :class:`PairModule` holds what every system shares (masked multitask loss, metrics, logging under DDP,
-optimiser, model card); :class:`ChiModule` and :class:`IonicLiquidModule` add their architecture arguments.
+optimiser, model card); :class:`ChiModule`, :class:`IonicLiquidModule` and :class:`ElectrolyteModule`
+add their architecture arguments (the last also its mixture batches).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError, R2Score
 
 from gnnchi.data.auxiliary import HANSEN_TARGETS, MoleculeBatch, MoleculePairBatch
 from gnnchi.data.datamodule import PairBatch
+from gnnchi.data.mixtures import MixtureBatch
 from gnnchi.errors import ModelFileError
 from gnnchi.models.checkpoint import build_net, check_model_card, model_card, read_checkpoint
 from gnnchi.nn import MaskedMultitaskLoss
 from gnnchi.nn.heads import hansen_distance
-from gnnchi.systems import CHI, CO2_IL, System
+from gnnchi.systems import CHI, CO2_IL, ELECTROLYTE, System
 
 STAGES = ("train", "val", "test")
 METRIC_CLASSES = {
@@ -363,7 +365,53 @@ class IonicLiquidModule(PairModule):
         self._build(task_weights)
 
 
-MODULES: dict[str, type[PairModule]] = {CHI.name: ChiModule, CO2_IL.name: IonicLiquidModule}
+class ElectrolyteModule(PairModule):
+    """Training of the electrolyte model (:class:`gnnchi.models.electrolyte.ElectrolyteNet`) on
+    ``log10_conductivity_S_cm`` from mixture batches (:class:`gnnchi.data.mixtures.MixtureBatch`).
+
+    Args:
+        hidden_dim: message-passing width.
+        depth: message-passing steps.
+        ffn_hidden_dim: width of the encoder's readout MLP and of the head's MLP.
+        dropout: dropout in the encoder and the head.
+        descriptors: the encoder also reads RDKit descriptors of each compound beside the graph.
+        mixture_dim: M, the size of a compound's (and of the mixture's) encoding.
+        readout: the temperature law, ``arrhenius``, ``vft`` (Vogel-Fulcher-Tammann) or ``free`` (no
+            physics: the ablation), :class:`gnnchi.nn.conductivity.ConductivityHead`.
+        task_weights: loss weight of each task (log10_conductivity_S_cm).
+        lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
+        weight_decay: AdamW weight decay.
+        warmup_fraction: share of the training steps spent warming up.
+    """
+
+    system = ELECTROLYTE
+
+    def __init__(
+        self,
+        hidden_dim: int = 256,
+        depth: int = 4,
+        ffn_hidden_dim: int = 256,
+        dropout: float = 0.0,
+        descriptors: bool = True,
+        mixture_dim: int = 64,
+        readout: str = "arrhenius",
+        task_weights: dict[str, float] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        warmup_fraction: float = 0.05,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self._build(task_weights)
+
+    def forward(self, batch: MixtureBatch) -> Tensor:
+        """[P, 1]: log10 conductivity; each distinct compound of the batch is encoded once."""
+        encoded = self.net.encode_components(*batch.graph, batch.num_compounds)  # [G, M]
+        return self.net.mixture_head(encoded[batch.components], batch.fractions, *batch.conditions)
+
+
+MODULES: dict[str, type[PairModule]] = {CHI.name: ChiModule, CO2_IL.name: IonicLiquidModule,
+                                        ELECTROLYTE.name: ElectrolyteModule}  # fmt: skip
 
 
 def log_parity_plot(loggers, pairs: dict[str, tuple[Tensor, Tensor]]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from gnnchi.chem import make_mol
 from gnnchi.inference.calibration import TaskCalibration, Uncertainty, fit_task, record
 from gnnchi.inference.domain import Domain
+from gnnchi.systems import ELECTROLYTE
 
 
 def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
@@ -21,6 +22,8 @@ def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
     from gnnchi.inference.systems import predict_table_rows, predictor_for_data
 
     system = datamodule.system
+    if system.name == ELECTROLYTE.name:
+        return _fit_mixture_uncertainty(model_file, datamodule)
     table = datamodule.records.table
     train, val = table.iloc[datamodule.indices["train"]], table.iloc[datamodule.indices["val"]]
     hp = datamodule.hparams
@@ -37,6 +40,33 @@ def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
             prediction = out[task].to_numpy()
             fitted = fit_task(prediction - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second,
                               prediction, relative=system.task(task).relative_uncertainty)  # fmt: skip
+            if fitted is not None:
+                calibration[task] = fitted
+    return Uncertainty(calibration, domain)
+
+
+def _fit_mixture_uncertainty(model_file: Path, datamodule) -> Uncertainty:
+    """:func:`fit_uncertainty` for the electrolyte system: the novelty terms are those of each record's most
+    novel polymer and salt (:func:`gnnchi.inference.electrolyte_predictor.record_novelty`)."""
+    from gnnchi.inference.electrolyte_predictor import (
+        NOVELTY_ROLES,
+        ElectrolytePredictor,
+        record_novelty,
+        training_domain,
+    )
+
+    records, indices = datamodule.records, datamodule.indices
+    domain = training_domain(records, indices["train"])
+    calibration: dict[str, TaskCalibration] = {}
+    if len(indices["val"]):
+        predictor = ElectrolytePredictor(model_file, datamodule.hparams.max_heavy_atoms, calibrated=False)
+        val = records.subset(indices["val"])
+        out = predictor.predict_records(val)
+        novelty = [record_novelty(val, domain, role) for role in NOVELTY_ROLES]
+        for task in datamodule.system.tasks_of_kind("regression"):
+            prediction = out[task].to_numpy()
+            fitted = fit_task(prediction - val.table[task].to_numpy(float), out[f"{task}_std"].to_numpy(), *novelty,
+                              prediction, relative=datamodule.system.task(task).relative_uncertainty)  # fmt: skip
             if fitted is not None:
                 calibration[task] = fitted
     return Uncertainty(calibration, domain)
@@ -59,7 +89,7 @@ def describe(uncertainty: Uncertainty) -> str:
     """One line per calibrated task, for the fit summary."""
     if not uncertainty.calibration:
         return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
-    first, second = uncertainty.domain.kinds if uncertainty.domain is not None else ("polymer", "solvent")
+    first, second = list(uncertainty.domain.kinds)[:2] if uncertainty.domain is not None else ("polymer", "solvent")
     parts = [
         f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} {task})^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
         f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} validation rows"

@@ -213,7 +213,8 @@ def interrupted_note(checkpoint: ModelCheckpoint | None) -> str:
     return f"gnnchi: fit interrupted; {last} holds its last finished epoch: add --ckpt_path last to resume"
 
 
-SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo", "r2_x_co2", "mae_x_co2")
+SUMMARY_METRICS = ("r2_chi_exp", "mae_chi_exp", "auc_soluble", "accuracy_soluble", "r2_chi_cosmo", "r2_x_co2", "mae_x_co2",
+                   "r2_log10_conductivity_S_cm", "mae_log10_conductivity_S_cm")  # fmt: skip
 
 
 def fit_summary(fitted: list[FitRecord], notice: str | None = None, notes: list[str] = ()) -> str:

@@ -1,7 +1,7 @@
 """The baselines ``evaluate`` scores beside gnnchi on the same folds, by name.
 
 Each takes a :class:`FoldContext` and returns predictions for the fold's test rows (chi: columns
-``chi_exp`` and ``p_soluble``; co2_il: ``x_co2``). Each serves the systems it names; the ``default_on``
+``chi_exp`` and ``p_soluble``; co2_il: ``x_co2``; electrolyte: ``log10_conductivity_S_cm``). Each serves the systems it names; the ``default_on``
 ones of the protocol's system run unless ``--baselines`` names others.
 """
 
@@ -10,14 +10,16 @@ from gnnchi.evaluation.baselines.chemprop import chemprop
 from gnnchi.evaluation.baselines.cosmo_rs import cosmo_rs
 from gnnchi.evaluation.baselines.descriptor_mlp import descriptor_mlp
 from gnnchi.evaluation.baselines.forest import random_forest
-from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task
+from gnnchi.evaluation.baselines.electrolyte_forest import electrolyte_random_forest
+from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task, without_temperature_physics
 from gnnchi.evaluation.baselines.hansen import hansen
 from gnnchi.evaluation.baselines.il_forest import il_random_forest
 
 BASELINES = {
     b.name: b
     for b in (
-        Baseline("gnnchi_single_model", "member 0 of gnnchi's ensemble alone", single_model, systems=("chi", "co2_il")),
+        Baseline("gnnchi_single_model", "member 0 of gnnchi's ensemble alone", single_model,
+                 systems=("chi", "co2_il", "electrolyte")),  # fmt: skip
         Baseline("single_task", "gnnchi trained on the protocol's task alone", single_task),
         Baseline("two_task", "gnnchi trained on the protocol's two-task ablation", two_task),
         Baseline("descriptor_mlp", "the paper's RDKit-descriptor MLPs in gnnchi's pair model", descriptor_mlp),
@@ -31,6 +33,18 @@ BASELINES = {
             "a random forest (100 trees) on Morgan count fingerprints of the cation and the anion + 1000/T, log10 P, P",
             il_random_forest,
             systems=("co2_il",),
+        ),
+        Baseline(
+            "electrolyte_random_forest",
+            "a random forest (100 trees) on mole-fraction-weighted Morgan count fingerprints + 1000/T, log10 Mn",
+            electrolyte_random_forest,
+            systems=("electrolyte",),
+        ),
+        Baseline(
+            "no_temperature_physics",
+            "one gnnchi model whose readout takes 1/T as an input instead of the Arrhenius law (readout: free)",
+            without_temperature_physics,
+            systems=("electrolyte",),
         ),
     )
 }

@@ -20,6 +20,15 @@ def single_model(context: FoldContext) -> pd.DataFrame:
                         system=context.system)  # fmt: skip
 
 
+def without_temperature_physics(context: FoldContext) -> pd.DataFrame:
+    """The electrolyte model with the ``free`` readout (temperature as one more input, no Arrhenius law), one
+    model: compare with ``gnnchi_single_model``."""
+    folder = context.models_dir / "free_readout" / f"fold_{context.fold}"
+    overrides = [*context.fold_args, "--ensemble_members", "1", "--model.init_args.readout", "free"]
+    models = fit_cached(context.config_args, overrides, folder, context.fingerprint)
+    return predict_rows(models, context.test, context.data_hparams, system=context.system)
+
+
 def _task_subset(context: FoldContext, tasks: list[str], name: str) -> pd.DataFrame:
     folder = context.models_dir / f"{name}_{'_'.join(tasks)}" / f"fold_{context.fold}"
     overrides = [*context.fold_args, "--ensemble_members", "1", "--data.tasks", json.dumps(tasks)]

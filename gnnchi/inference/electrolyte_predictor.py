@@ -1,0 +1,153 @@
+"""log10 ionic conductivity of polymer-electrolyte formulations from a trained electrolyte model (a
+checkpoint or an ensemble manifest; torch), with a calibrated std and each formulation's temperature law.
+
+>>> predictor = ElectrolytePredictor("checkpoints/electrolyte/ensemble.json")
+>>> predictor.predict_frame(pd.DataFrame({"component_1": ["*CCO*"], "fraction_1": [0.9],
+...     "component_2": ["[Li+].O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F"], "fraction_2": [0.1],
+...     "mn_g_mol": [1e5], "temperature_C": [60]}))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
+from gnnchi.data.mixtures import MixtureRecords, check_mixtures, normalize_mixture_columns
+from gnnchi.datasets.electrolytes import component_mol
+from gnnchi.errors import ModelFileError
+from gnnchi.featurizers import collate_graphs
+from gnnchi.inference.calibration import from_record
+from gnnchi.inference.domain import Domain
+from gnnchi.systems.electrolyte import ELECTROLYTE, TARGET
+
+NOVELTY_ROLES = ("polymer", "salt")  # the calibration's two novelty terms: the record's most novel polymer, salt
+LAW_COLUMNS = ("log10_prefactor", "activation_energy_kJ_mol", "vft_T0_K")
+
+
+def record_novelty(records: MixtureRecords, domain: Domain | None, role: str) -> np.ndarray:
+    """[R]: the highest novelty (1 - highest Tanimoto similarity to a training compound of the role)
+    among each record's components of ``role``; 0 for a record without one, or without a domain."""
+    compounds = records.compounds
+    novelty = np.zeros(len(compounds))
+    chosen = np.flatnonzero(compounds["role"].to_numpy() == role)
+    if domain is not None and role in domain.kinds and len(chosen):
+        mols = [component_mol(role, compounds["smiles"].iloc[i]) for i in chosen]
+        novelty[chosen] = domain.assess(mols, role)[0]
+    slots = records.components()
+    per_slot = np.where(slots >= 0, novelty[np.maximum(slots, 0)], 0.0)
+    return per_slot.max(axis=1) if per_slot.size else np.zeros(len(slots))
+
+
+def training_domain(records: MixtureRecords, rows: np.ndarray) -> Domain:
+    """The compounds of ``rows``, by role (polymer, salt, additive): what novelty is measured against."""
+    used = np.unique(records.components()[rows])
+    used = used[used >= 0]
+    compounds = records.compounds.iloc[used]
+    return Domain.of({
+        role: [component_mol(role, s) for s in compounds.loc[compounds["role"] == role, "smiles"]]
+        for role in ("polymer", "salt", "additive")
+    })  # fmt: skip
+
+
+class ElectrolytePredictor:
+    """log10 sigma (S/cm) of formulations, with its std and each formulation's log10 A, Ea and T0.
+
+    The std is calibrated (``calibrated=True``) where the model file carries its fitted uncertainty:
+    the members' spread scaled, a floor, and terms growing with how unlike the training polymers and
+    salts the formulation's are. Otherwise it is the spread over members (NaN for one model).
+    """
+
+    def __init__(self, model: str | Path | list, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, calibrated: bool = True):
+        from gnnchi.models.checkpoint import load_net
+        from gnnchi.models.ensemble import member_checkpoints, uncertainty_record_of
+
+        paths = [Path(p) for p in (model if isinstance(model, list) else [model])]
+        self.nets = [load_net(p) for p in member_checkpoints(paths)]
+        if any(getattr(net, "system_name", "") != ELECTROLYTE.name for net in self.nets):
+            raise ModelFileError(f"{paths[0]} is not a model of the {ELECTROLYTE.name} system")
+        self.max_heavy_atoms = max_heavy_atoms
+        uncertainty = from_record(uncertainty_record_of(paths)) if calibrated else None
+        self.calibration = uncertainty.calibration.get(TARGET) if uncertainty is not None else None
+        self.domain = uncertainty.domain if uncertainty is not None else None
+
+    @torch.no_grad()
+    def _outputs(self, records: MixtureRecords) -> tuple[np.ndarray, np.ndarray]:
+        """[R, n] log10 sigma and [R, n, 3] temperature law of each member for the records."""
+        graph = [torch.from_numpy(np.ascontiguousarray(a)) for a in collate_graphs(records.graphs)] if records.graphs else None
+        slots = torch.from_numpy(np.maximum(records.components(), 0))
+        fractions = torch.from_numpy(records.fractions())
+        temperature, mn = (torch.from_numpy(c.copy()) for c in records.conditions().T)
+        outputs, laws = [], []
+        for net in self.nets:
+            encoded = net.encode_components(*graph, len(records.graphs))[slots]  # [R, C, M]
+            outputs.append(net.mixture_head(encoded, fractions, temperature, mn)[:, 0])
+            laws.append(net.temperature_law(encoded, fractions, mn))
+        return torch.stack(outputs, 1).numpy(), torch.stack(laws, 1).numpy()
+
+    def predict_records(self, records: MixtureRecords) -> pd.DataFrame:
+        """One row per record: log10 sigma, its std, the temperature law (members' mean) and the novelty of
+        its polymers and salts."""
+        frame = pd.DataFrame(index=records.table.index)
+        if not len(records.table):
+            return frame.assign(**{TARGET: [], f"{TARGET}_std": [], **{c: [] for c in LAW_COLUMNS}})
+        out, law = self._outputs(records)
+        mean = out.mean(axis=1)
+        spread = out.std(axis=1, ddof=1) if out.shape[1] > 1 else np.full(len(out), np.nan)
+        novelty = {role: record_novelty(records, self.domain, role) for role in NOVELTY_ROLES}
+        std = spread if self.calibration is None else self.calibration.sigma(spread, *novelty.values(), mean)
+        frame[TARGET], frame[f"{TARGET}_std"] = mean, std
+        for j, column in enumerate(LAW_COLUMNS):
+            frame[column] = law[:, :, j].mean(axis=1)
+        return frame
+
+    def predict_frame(self, frame: pd.DataFrame, source: str = "input") -> pd.DataFrame:
+        """The input rows in order (a table in the mixture CSV's columns, :mod:`gnnchi.data.mixtures`) with
+        ``log10_conductivity_S_cm``, ``log10_conductivity_S_cm_std``, ``log10_prefactor``,
+        ``activation_energy_kJ_mol``, ``vft_T0_K`` (0 for Arrhenius), ``error`` ("" when fine; then no
+        prediction) and ``warning`` (renormalised fractions; a compound unlike the training ones)."""
+        normalized, unparsed = normalize_mixture_columns(frame.reset_index(drop=True), source)
+        records, problems, warnings = check_mixtures(normalized, self.max_heavy_atoms, require_target=False)
+        errors: dict[int, list[str]] = {}
+        for problem in [*unparsed, *problems]:
+            errors.setdefault(problem.row, []).append(f"{problem.column}: {problem.reason}")
+        notes: dict[int, list[str]] = {}
+        for warning in warnings:
+            notes.setdefault(warning.row, []).append(warning.reason)
+        predicted = self.predict_records(records).set_index(records.table["row"].to_numpy())
+        for row, text in self._domain_notes(records).items():
+            notes.setdefault(row, []).append(text)
+        out = frame.reset_index(drop=True).copy()
+        lines = normalized["row"].to_numpy()
+        for column in (TARGET, f"{TARGET}_std", *LAW_COLUMNS):
+            values = predicted[column].reindex(lines).to_numpy(float) if column in predicted else np.full(len(out), np.nan)
+            out[column] = values
+        out["error"] = ["; ".join(errors.get(int(r), [])) for r in lines]
+        out.loc[out["error"] != "", [TARGET, f"{TARGET}_std", *LAW_COLUMNS]] = np.nan
+        out["warning"] = ["; ".join(dict.fromkeys(notes.get(int(r), []))) for r in lines]
+        return out
+
+    def _domain_notes(self, records: MixtureRecords) -> dict[int, str]:
+        """Per record (its line), what of its compounds is unlike training (an element, a ring system, low similarity)."""
+        if self.domain is None or not len(records.compounds):
+            return {}
+        compounds = records.compounds
+        compound_notes = [""] * len(compounds)
+        for role in ("polymer", "salt", "additive"):
+            chosen = np.flatnonzero(compounds["role"].to_numpy() == role)
+            if role in self.domain.kinds and len(chosen):
+                mols = [component_mol(role, compounds["smiles"].iloc[i]) for i in chosen]
+                for i, note in zip(chosen, self.domain.assess(mols, role)[1]):
+                    compound_notes[i] = note
+        notes = {}
+        for row, slots in zip(records.table["row"].to_numpy(), records.components()):
+            text = "; ".join(dict.fromkeys(compound_notes[s] for s in slots if s >= 0 and compound_notes[s]))
+            if text:
+                notes[int(row)] = text
+        return notes
+
+
+__all__ = ["LAW_COLUMNS", "NOVELTY_ROLES", "ElectrolytePredictor", "record_novelty", "training_domain"]

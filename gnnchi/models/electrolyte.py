@@ -1,0 +1,65 @@
+"""The electrolyte model as a pure ``torch.nn.Module`` (the export target): one graph encoder for every
+component (polymer repeat unit, salt, additive; D-MPNN, optionally with RDKit descriptors), the
+components' encodings summed with their mole fractions as weights, and the conductivity head."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gnnchi.featurizers import DESCRIPTOR_DIM
+from gnnchi.nn import BondMessagePassingEncoder
+from gnnchi.nn.conductivity import ConductivityHead
+
+
+def mixture_encoding(components: Tensor, fractions: Tensor) -> Tensor:
+    """[P, C, M] component encodings, [P, C] mole fractions (0 for an empty slot) -> [P, M]: their
+    fraction-weighted sum, the same for any order of the components."""
+    return (fractions.unsqueeze(2) * components).sum(dim=1)
+
+
+class ElectrolyteNet(nn.Module):
+    """Component graphs + [P, C] slots + [P, C] mole fractions + temperature_K [P] + mn_g_mol [P] -> log10 sigma [P, 1]."""
+
+    molecule_kinds = ("component",)
+    system_name = "electrolyte"
+
+    def __init__(
+        self,
+        atom_dim: int,
+        bond_dim: int,
+        hidden_dim: int = 256,
+        depth: int = 4,
+        ffn_hidden_dim: int = 256,
+        dropout: float = 0.0,
+        descriptors: bool = True,
+        mixture_dim: int = 64,
+        readout: str = "arrhenius",
+    ):
+        super().__init__()
+        self.encoding_dim = mixture_dim
+        self.component_encoder = BondMessagePassingEncoder(
+            atom_dim, bond_dim, mixture_dim, hidden_dim, depth, ffn_hidden_dim, dropout,
+            DESCRIPTOR_DIM if descriptors else 0,
+        )  # fmt: skip
+        self.head = ConductivityHead(mixture_dim, ffn_hidden_dim, readout, dropout)
+
+    def encode_components(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+        """A batch of compound graphs -> [num_graphs, M]."""
+        return self.component_encoder(x, edge_index, edge_attr, batch, num_graphs)
+
+    def mixture_head(self, components: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
+        """[P, C, M], [P, C], [P], [P] -> log10 sigma [P, 1]."""
+        return self.head(mixture_encoding(components, fractions), temperature_K, mn_g_mol)
+
+    def temperature_law(self, components: Tensor, fractions: Tensor, mn_g_mol: Tensor) -> Tensor:
+        """[P, C, M], [P, C], [P] -> [P, 3]: log10 A, Ea (kJ/mol), T0 (K) of each formulation."""
+        return self.head.temperature_law(mixture_encoding(components, fractions), mn_g_mol)
+
+    def forward(
+        self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, components: Tensor, fractions: Tensor,
+        temperature_K: Tensor, mn_g_mol: Tensor,
+    ) -> Tensor:  # fmt: skip
+        """The distinct compounds' graphs, [P, C] each slot's compound among them, [P, C] fractions, [P], [P] -> [P, 1]."""
+        num_compounds = int(batch.max()) + 1 if batch.numel() else 0
+        encoded = self.encode_components(x, edge_index, edge_attr, batch, num_compounds)  # [G, M]
+        return self.mixture_head(encoded[components], fractions, temperature_K, mn_g_mol)
