@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", required=True,
                          help="CSV of pairs: columns polymer, solvent and temperature_K or temperature_C (or name "
                          "yours below); for a co2_il model: cation, anion, temperature_K or temperature_C, and "
-                         "pressure_kPa, pressure_bar or pressure_MPa")  # fmt: skip
+                         "pressure_kPa, pressure_bar or pressure_MPa; for an electrolyte model: component_1.., "
+                         "fraction_1.. (mole fractions), temperature_K or temperature_C, optionally mn_g_mol")  # fmt: skip
     predict.add_argument("--output",
                          help="CSV: the input rows as given, then the predictions, error and warning (default "
                          "<input stem>_preds.csv beside the input; - for standard output)")  # fmt: skip
@@ -118,7 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     for unit in ("kPa", "bar", "MPa"):
         pressures.add_argument(f"--pressure_{unit}", type=float, nargs="+",
                                help="co2_il model: pressures, one per temperature (or one for all); ranks restart at each condition")  # fmt: skip
-    screen.add_argument("--top", type=int, help="co2_il model: keep the best N ionic liquids per condition (default: all)")
+    screen.add_argument("--top", type=int, help="co2_il or electrolyte model: keep the best N per condition (default: all)")
+    screen.add_argument("--salts", help="electrolyte model: CSV of candidate salts (column 'salt'); every polymer x salt x loading is scored")
+    screen.add_argument("--salt_fractions", type=float, nargs="+", help="electrolyte model: salt mole fractions to try")
+    screen.add_argument("--mn_g_mol", type=float, help="electrolyte model: the polymers' Mn (default: unknown)")
     temps = screen.add_mutually_exclusive_group(required=True)
     temps.add_argument("--temperature_C", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
     temps.add_argument("--temperature_K", type=float, nargs="+", help="temperatures to rank at; ranks restart at each")
@@ -274,6 +278,8 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
             parser.error("give --temperature_column, or one temperature for every row, not both")
         if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
+    if options.model and checkpoint_system(options.model) == "electrolyte":
+        return ends_quietly_if_the_reader_leaves(lambda: electrolyte_predict_or_screen(parser, options))
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
     predictor = open_predictor(options.model or [shipped_model_asked_for(options)], **limits)
     if predictor.backend.system.name == "co2_il":
@@ -346,6 +352,45 @@ def ionic_liquid_predict_or_screen(parser: argparse.ArgumentParser, predictor, o
     write_csv(ranked, output)
     scored = int((ranked["error"] == "").sum())
     say_written(output, f"ranked {scored} ionic-liquid-condition rows, rank 1 the highest x_co2 at each condition -> {{where}}")
+    return 0
+
+
+def checkpoint_system(models: list[str]) -> str | None:
+    """The system of checkpoint or ensemble-manifest models, from the first member's model card; None for ONNX files."""
+    if any(str(m).endswith(".onnx") for m in models):
+        return None
+    from gnnchi.models.checkpoint import check_model_card, read_checkpoint
+    from gnnchi.models.ensemble import member_checkpoints
+
+    first = member_checkpoints([Path(m) for m in models])[0]
+    return check_model_card(read_checkpoint(first)["gnnchi"], f"checkpoint {first}")
+
+
+def electrolyte_predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
+    """``predict`` (1 if any row failed) and ``screen`` with an electrolyte model (checkpoints; torch)."""
+    from gnnchi.data.tables import output_beside, read_csv_table, read_text_table, row_problems, say_written, write_csv
+    from gnnchi.inference.electrolyte_predictor import ElectrolytePredictor, screen_formulations
+    from gnnchi.settings import configure_process
+
+    configure_process(uses_torch=True)
+    predictor = ElectrolytePredictor([Path(m) for m in options.model], max_heavy_atoms=options.max_heavy_atoms)
+    if options.verb == "predict":
+        out = predictor.predict_frame(read_csv_table(options.input, dtype=str), options.input)
+        output = options.output or output_beside(options.input, "_preds")
+        write_csv(out, output)
+        failed, problems = row_problems(out)
+        say_written(output, f"predicted {len(out) - failed} formulation(s) -> {{where}}{problems}")
+        return 1 if failed else 0
+    if not options.polymers or not options.salts or not options.salt_fractions:
+        parser.error("an electrolyte model screens --polymers CSV x --salts CSV x --salt_fractions X [X ...]")
+    polymers = read_text_table(options.polymers, ["polymer"])["polymer"].tolist()
+    salts = read_text_table(options.salts, ["salt"])["salt"].tolist()
+    temperatures = option_kelvin(options.temperature_K, options.temperature_C)
+    ranked = screen_formulations(predictor, polymers, salts, options.salt_fractions, temperatures, options.mn_g_mol, options.top)
+    output = options.output or output_beside(options.polymers, "_ranked")
+    write_csv(ranked, output)
+    scored = int((ranked["error"] == "").sum())
+    say_written(output, f"ranked {scored} formulations, rank 1 the highest conductivity at each temperature -> {{where}}")
     return 0
 
 

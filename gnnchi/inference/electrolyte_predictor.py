@@ -150,4 +150,33 @@ class ElectrolytePredictor:
         return notes
 
 
-__all__ = ["LAW_COLUMNS", "NOVELTY_ROLES", "ElectrolytePredictor", "record_novelty", "training_domain"]
+__all__ = ["LAW_COLUMNS", "NOVELTY_ROLES", "ElectrolytePredictor", "record_novelty", "screen_formulations", "training_domain"]
+
+
+def screen_formulations(
+    predictor: ElectrolytePredictor, polymers: list[str], salts: list[str], salt_fractions, temperatures_K,
+    mn_g_mol: float | None = None, top: int | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Every polymer x salt x salt mole fraction (the polymer's repeat units take the rest) at each
+    temperature, ranked by predicted log10 conductivity (highest first) within each temperature; ``top``:
+    the best N per temperature. Formulations that fail come last with their ``error``."""
+    grid = pd.MultiIndex.from_product(
+        [list(dict.fromkeys(polymers)), list(dict.fromkeys(salts)), [float(x) for x in np.atleast_1d(salt_fractions)],
+         [float(t) for t in np.atleast_1d(temperatures_K)]], names=["polymer", "salt", "salt_fraction", "temperature_K"],
+    ).to_frame(index=False)  # fmt: skip
+    table = pd.DataFrame({
+        "component_1": grid["polymer"], "role_1": "polymer", "fraction_1": 1.0 - grid["salt_fraction"],
+        "component_2": grid["salt"], "role_2": "salt", "fraction_2": grid["salt_fraction"],
+        "mn_g_mol": np.nan if mn_g_mol is None else float(mn_g_mol), "temperature_K": grid["temperature_K"],
+    })  # fmt: skip
+    out = predictor.predict_frame(table, "screen")
+    ranked = pd.concat([grid, out[[TARGET, f"{TARGET}_std", *LAW_COLUMNS, "error", "warning"]]], axis=1)
+    good, bad = ranked[ranked["error"] == ""], ranked[ranked["error"] != ""]
+    blocks = []
+    for _, block in good.groupby("temperature_K", sort=False):
+        block = block.sort_values(TARGET, ascending=False, kind="stable")
+        block = block.head(top) if top is not None else block
+        blocks.append(block.assign(rank=np.arange(1, len(block) + 1)))
+    ranked = pd.concat([*blocks, bad.assign(rank=pd.NA)], ignore_index=True)
+    ranked["rank"] = ranked["rank"].astype("Int64")
+    return ranked[["rank", *[c for c in ranked.columns if c != "rank"]]]

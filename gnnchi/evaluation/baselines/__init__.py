@@ -9,8 +9,8 @@ from gnnchi.evaluation.baselines.base import Baseline, FoldContext
 from gnnchi.evaluation.baselines.chemprop import chemprop
 from gnnchi.evaluation.baselines.cosmo_rs import cosmo_rs
 from gnnchi.evaluation.baselines.descriptor_mlp import descriptor_mlp
-from gnnchi.evaluation.baselines.forest import random_forest
 from gnnchi.evaluation.baselines.electrolyte_forest import electrolyte_random_forest
+from gnnchi.evaluation.baselines.forest import random_forest
 from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task, without_temperature_physics
 from gnnchi.evaluation.baselines.hansen import hansen
 from gnnchi.evaluation.baselines.il_forest import il_random_forest
