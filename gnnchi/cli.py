@@ -278,7 +278,7 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
             parser.error("give --temperature_column, or one temperature for every row, not both")
         if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
-    if options.model and checkpoint_system(options.model) == "electrolyte":
+    if options.model and model_system(options.model) == "electrolyte":
         return ends_quietly_if_the_reader_leaves(lambda: electrolyte_predict_or_screen(parser, options))
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
     predictor = open_predictor(options.model or [shipped_model_asked_for(options)], **limits)
@@ -355,10 +355,15 @@ def ionic_liquid_predict_or_screen(parser: argparse.ArgumentParser, predictor, o
     return 0
 
 
-def checkpoint_system(models: list[str]) -> str | None:
-    """The system of checkpoint or ensemble-manifest models, from the first member's model card; None for ONNX files."""
-    if any(str(m).endswith(".onnx") for m in models):
+def model_system(models: list[str]) -> str | None:
+    """The system of the models given: an ONNX file's metadata, or the first member's model card of checkpoints
+    or an ensemble manifest; None where the first file is missing (the backend then says so)."""
+    if not Path(models[0]).is_file():
         return None
+    if str(models[0]).endswith(".onnx"):
+        from gnnchi.inference.onnx_format import SYSTEM, read_metadata
+
+        return read_metadata(models[0]).get(SYSTEM, "chi")
     from gnnchi.models.checkpoint import check_model_card, read_checkpoint
     from gnnchi.models.ensemble import member_checkpoints
 
@@ -367,12 +372,12 @@ def checkpoint_system(models: list[str]) -> str | None:
 
 
 def electrolyte_predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
-    """``predict`` (1 if any row failed) and ``screen`` with an electrolyte model (checkpoints; torch)."""
+    """``predict`` (1 if any row failed) and ``screen`` with an electrolyte model (ONNX, or checkpoints with torch)."""
     from gnnchi.data.tables import output_beside, read_csv_table, read_text_table, row_problems, say_written, write_csv
     from gnnchi.inference.electrolyte_predictor import ElectrolytePredictor, screen_formulations
     from gnnchi.settings import configure_process
 
-    configure_process(uses_torch=True)
+    configure_process(uses_torch=not all(str(m).endswith(".onnx") for m in options.model))
     predictor = ElectrolytePredictor([Path(m) for m in options.model], max_heavy_atoms=options.max_heavy_atoms)
     if options.verb == "predict":
         out = predictor.predict_frame(read_csv_table(options.input, dtype=str), options.input)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
+from gnnchi.evaluation.arrhenius import write_arrhenius_figure
 from gnnchi.evaluation.baselines import BASELINES, FoldContext, baselines_of, default_baselines
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
 from gnnchi.evaluation.isotherms import write_isotherm_figure
@@ -149,6 +150,9 @@ def evaluate(
     if system.name == "co2_il":  # a well-known ionic liquid's isotherms, from the models of the fold that tested it
         predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
         figures += write_isotherm_figure(output, table, tested, predict_fold, protocol)
+    if system.name == "electrolyte":  # PEO-LiTFSI against 1000/T, from the models of the fold that tested it
+        predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
+        figures += write_arrhenius_figure(output, table, tested, predict_fold, protocol)
     log_evaluation(result, output, experiment_name, tracking_uri, tuple(figures))
     print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
     return result

@@ -1,5 +1,6 @@
 """log10 ionic conductivity of polymer-electrolyte formulations from a trained electrolyte model (a
-checkpoint or an ensemble manifest; torch), with a calibrated std and each formulation's temperature law.
+checkpoint or an ensemble manifest, with torch; or its ONNX export, torch-free), with a calibrated std and
+each formulation's temperature law; and the screen of polymers x salts x salt loadings.
 
 >>> predictor = ElectrolytePredictor("checkpoints/electrolyte/ensemble.json")
 >>> predictor.predict_frame(pd.DataFrame({"component_1": ["*CCO*"], "fraction_1": [0.9],
@@ -9,17 +10,18 @@ checkpoint or an ensemble manifest; torch), with a calibrated std and each formu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
-from gnnchi.data.mixtures import MixtureRecords, check_mixtures, normalize_mixture_columns
+from gnnchi.data.mixture_records import MixtureRecords, check_mixtures, normalize_mixture_columns
 from gnnchi.datasets.electrolytes import component_mol
 from gnnchi.errors import ModelFileError
 from gnnchi.featurizers import collate_graphs
+from gnnchi.inference import onnx_format
 from gnnchi.inference.calibration import from_record
 from gnnchi.inference.domain import Domain
 from gnnchi.systems.electrolyte import ELECTROLYTE, TARGET
@@ -53,40 +55,95 @@ def training_domain(records: MixtureRecords, rows: np.ndarray) -> Domain:
     })  # fmt: skip
 
 
+class _TorchMixtureModel:
+    """Checkpoints or an ensemble manifest (torch): an :class:`~gnnchi.models.electrolyte.ElectrolyteEnsemble`."""
+
+    def __init__(self, paths: list[Path]):
+        from gnnchi.models.ensemble import load_ensemble, uncertainty_record_of
+
+        self.net = load_ensemble(paths)
+        self.uncertainty_record = uncertainty_record_of(paths)
+
+    def encode(self, graph, num_graphs: int) -> np.ndarray:
+        """Graph arrays (x, edge_index, edge_attr, batch) -> [G, n M]."""
+        import torch
+
+        with torch.no_grad():
+            return self.net.encode_components(*(torch.from_numpy(np.ascontiguousarray(a)) for a in graph), num_graphs).numpy()
+
+    def outputs(self, latent: np.ndarray, fractions: np.ndarray, temperature_K: np.ndarray, mn_g_mol: np.ndarray) -> np.ndarray:
+        """[P, C, n M], [P, C], [P], [P] float32 -> [P, n, 4]."""
+        import torch
+
+        with torch.no_grad():
+            arrays = (torch.from_numpy(np.ascontiguousarray(a)) for a in (latent, fractions, temperature_K, mn_g_mol))
+            return self.net.mixture_outputs(*arrays).numpy()
+
+
+class _OnnxMixtureModel:
+    """An exported electrolyte model (onnxruntime; no torch): the mixture head and the component encoder beside it."""
+
+    def __init__(self, path: Path):
+        import onnxruntime as ort
+
+        files = onnx_format.file_names(path, ELECTROLYTE)
+        self.sessions = {}
+        for part, file in files.items():
+            if not file.is_file():
+                raise ModelFileError(f"{file} is missing: an electrolyte export is {', '.join(str(f) for f in files.values())}")
+            metadata = onnx_format.read_metadata(file)
+            onnx_format.check_part_metadata(metadata, part, file)
+            if metadata.get(onnx_format.SYSTEM) != ELECTROLYTE.name:
+                raise ModelFileError(f"{file} is not a model of the {ELECTROLYTE.name} system")
+            self.sessions[part] = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
+            if part == onnx_format.MIXTURE_HEAD:
+                record = metadata.get(onnx_format.UNCERTAINTY)
+                self.uncertainty_record = json.loads(record) if record else None
+
+    def encode(self, graph, num_graphs: int) -> np.ndarray:
+        feeds = dict(zip(onnx_format.GRAPH_INPUTS, graph)) | {"graph_ids": np.arange(num_graphs, dtype=np.int64)}
+        return self.sessions["component_encoder"].run(None, feeds)[0]
+
+    def outputs(self, latent: np.ndarray, fractions: np.ndarray, temperature_K: np.ndarray, mn_g_mol: np.ndarray) -> np.ndarray:
+        feeds = dict(zip(onnx_format.MIXTURE_INPUTS, (latent, fractions, temperature_K, mn_g_mol)))
+        return self.sessions[onnx_format.MIXTURE_HEAD].run(None, feeds)[0]
+
+
 class ElectrolytePredictor:
     """log10 sigma (S/cm) of formulations, with its std and each formulation's log10 A, Ea and T0.
 
-    The std is calibrated (``calibrated=True``) where the model file carries its fitted uncertainty:
-    the members' spread scaled, a floor, and terms growing with how unlike the training polymers and
-    salts the formulation's are. Otherwise it is the spread over members (NaN for one model).
+    ``model``: an exported ``.onnx`` (torch-free), a checkpoint, an ``ensemble.json``, or a list of checkpoints.
+    The std is calibrated (``calibrated=True``) where the model carries its fitted uncertainty: the members'
+    spread scaled, a floor, and terms growing with how unlike the training polymers and salts the
+    formulation's are. Otherwise it is the spread over members (NaN for one model).
     """
 
     def __init__(self, model: str | Path | list, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, calibrated: bool = True):
-        from gnnchi.models.checkpoint import load_net
-        from gnnchi.models.ensemble import member_checkpoints, uncertainty_record_of
-
         paths = [Path(p) for p in (model if isinstance(model, list) else [model])]
-        self.nets = [load_net(p) for p in member_checkpoints(paths)]
-        if any(getattr(net, "system_name", "") != ELECTROLYTE.name for net in self.nets):
-            raise ModelFileError(f"{paths[0]} is not a model of the {ELECTROLYTE.name} system")
+        for path in paths:
+            if not path.is_file():
+                raise ModelFileError(f"model file {str(path)!r} does not exist")
+        if any(p.suffix == ".onnx" for p in paths):
+            if len(paths) > 1:
+                raise ModelFileError("give one exported .onnx model (export an ensemble as one model)")
+            self.model = _OnnxMixtureModel(paths[0])
+        else:
+            self.model = _TorchMixtureModel(paths)
+            if self.model.net.system_name != ELECTROLYTE.name:
+                raise ModelFileError(f"{paths[0]} is not a model of the {ELECTROLYTE.name} system")
         self.max_heavy_atoms = max_heavy_atoms
-        uncertainty = from_record(uncertainty_record_of(paths)) if calibrated else None
+        uncertainty = from_record(self.model.uncertainty_record) if calibrated else None
         self.calibration = uncertainty.calibration.get(TARGET) if uncertainty is not None else None
         self.domain = uncertainty.domain if uncertainty is not None else None
 
-    @torch.no_grad()
-    def _outputs(self, records: MixtureRecords) -> tuple[np.ndarray, np.ndarray]:
-        """[R, n] log10 sigma and [R, n, 3] temperature law of each member for the records."""
-        graph = [torch.from_numpy(np.ascontiguousarray(a)) for a in collate_graphs(records.graphs)] if records.graphs else None
-        slots = torch.from_numpy(np.maximum(records.components(), 0))
-        fractions = torch.from_numpy(records.fractions())
-        temperature, mn = (torch.from_numpy(c.copy()) for c in records.conditions().T)
-        outputs, laws = [], []
-        for net in self.nets:
-            encoded = net.encode_components(*graph, len(records.graphs))[slots]  # [R, C, M]
-            outputs.append(net.mixture_head(encoded, fractions, temperature, mn)[:, 0])
-            laws.append(net.temperature_law(encoded, fractions, mn))
-        return torch.stack(outputs, 1).numpy(), torch.stack(laws, 1).numpy()
+    def _outputs(self, records: MixtureRecords) -> np.ndarray:
+        """[R, n, 4] of each member for the records: log10 sigma, log10 A, Ea, T0."""
+        latent = self.model.encode(collate_graphs(records.graphs), len(records.graphs))  # [G, n M]
+        conditions = records.conditions()
+        return self.model.outputs(
+            np.ascontiguousarray(latent[np.maximum(records.components(), 0)]), records.fractions(),
+            np.ascontiguousarray(conditions[:, 0]), np.ascontiguousarray(conditions[:, 1]),
+        )  # fmt: skip
 
     def predict_records(self, records: MixtureRecords) -> pd.DataFrame:
         """One row per record: log10 sigma, its std, the temperature law (members' mean) and the novelty of
@@ -94,7 +151,8 @@ class ElectrolytePredictor:
         frame = pd.DataFrame(index=records.table.index)
         if not len(records.table):
             return frame.assign(**{TARGET: [], f"{TARGET}_std": [], **{c: [] for c in LAW_COLUMNS}})
-        out, law = self._outputs(records)
+        outputs = self._outputs(records)
+        out, law = outputs[:, :, 0], outputs[:, :, 1:]
         mean = out.mean(axis=1)
         spread = out.std(axis=1, ddof=1) if out.shape[1] > 1 else np.full(len(out), np.nan)
         novelty = {role: record_novelty(records, self.domain, role) for role in NOVELTY_ROLES}

@@ -209,6 +209,98 @@ def check_parity(net, models: dict[str, bytes], tolerance: float) -> float:
     return worst
 
 
+# the electrolyte system's export example and checks: formulations of 1-4 components (other sizes than the
+# example's), a one-atom additive, a salt of two single atoms, and many rows
+MIXTURE_EXAMPLE = [
+    [("*CCO*", "polymer", 0.9), ("[Li+].O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F", "salt", 0.1)],
+    [("*CC(C)O*", "polymer", 0.7), ("[Li+].[O-][Cl+3]([O-])([O-])[O-]", "salt", 0.2), ("O=C1OCCO1", "additive", 0.1)],
+    [("*CCOC(=O)O*", "polymer", 1.0)],
+]
+MIXTURE_CHECKS = [
+    [[("*CCO*", "polymer", 0.8), ("[Li+].[Cl-]", "salt", 0.1), ("O", "additive", 0.05), ("C", "additive", 0.05)]],
+    [[("*O[Si](C)(C)*", "polymer", 0.85), ("[Na+].F[P-](F)(F)(F)(F)F", "salt", 0.15)],
+     [("CCOC(=O)OC", "additive", 0.5), ("O=C1OCCO1", "additive", 0.4), ("[Li+].F[P-](F)(F)(F)(F)F", "salt", 0.1)]] * 8,
+]  # fmt: skip
+
+
+class _MixtureHead(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, component_latent: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
+        return self.net.mixture_outputs(component_latent, fractions, temperature_K, mn_g_mol)
+
+
+def mixture_arrays(formulations: list[list[tuple[str, str, float]]]) -> tuple[GraphBatch, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Formulations (each a list of (SMILES, role, mole fraction)) -> their distinct compounds' graph,
+    [P, C] each slot's compound (0 where empty), [P, C] fractions, temperatures [P] and Mn [P] (NaN every third)."""
+    from gnnchi.datasets.electrolytes import component_mol
+    from gnnchi.systems.electrolyte import MAX_COMPONENTS
+
+    compounds = list(dict.fromkeys((s, r) for f in formulations for s, r, _ in f))
+    slots = np.zeros((len(formulations), MAX_COMPONENTS), np.int64)
+    fractions = np.zeros((len(formulations), MAX_COMPONENTS), np.float32)
+    for p, formulation in enumerate(formulations):
+        for c, (smiles, role, fraction) in enumerate(formulation):
+            slots[p, c], fractions[p, c] = compounds.index((smiles, role)), fraction
+    graph = collate_graphs([featurize(component_mol(r, s)) for s, r in compounds])
+    temperatures = np.linspace(230.0, 420.0, len(formulations)).astype(np.float32)
+    mn = np.where(np.arange(len(formulations)) % 3 == 2, np.nan, np.geomspace(1e3, 1e6, len(formulations))).astype(np.float32)
+    return graph, slots, fractions, temperatures, mn
+
+
+def export_mixture_models(net, uncertainty_record: dict | None = None) -> dict[str, bytes]:
+    """ONNX bytes of an electrolyte ensemble's component encoder and mixture head (outputs [P, n, 4])."""
+    graph, slots, fractions, temperatures, mn = mixture_arrays(MIXTURE_EXAMPLE)
+    num_compounds = int(graph.batch.max()) + 1
+    encoder_args = (*(torch.from_numpy(a) for a in graph), torch.arange(num_compounds))
+    meta = lambda part, record=None: onnx_format.mixture_metadata(part, net.num_members, net.encoding_dim, record)
+    encoder = _Encoder(net.encode_components)
+    models = {
+        "component_encoder": _to_onnx_bytes(
+            encoder, encoder_args, list(ENCODER_INPUTS), [ENCODER_OUTPUT],
+            {**_graph_dims("component"), "graph_ids": {0: Dim("graphs")}}, meta("component_encoder"),
+        )  # fmt: skip
+    }
+    with torch.no_grad():
+        latent = net.encode_components(*encoder_args[:4], num_compounds)[torch.from_numpy(slots)]
+    rows = Dim("rows")
+    head_args = (latent, torch.from_numpy(fractions), torch.from_numpy(temperatures), torch.from_numpy(mn))
+    dynamic = {"component_latent": {0: rows}, "fractions": {0: rows}, "temperature_K": {0: rows}, "mn_g_mol": {0: rows}}
+    models[onnx_format.MIXTURE_HEAD] = _to_onnx_bytes(
+        _MixtureHead(net), head_args, list(onnx_format.MIXTURE_INPUTS), [MODEL_OUTPUT], dynamic,
+        meta(onnx_format.MIXTURE_HEAD, uncertainty_record),
+    )  # fmt: skip
+    return models
+
+
+def check_mixture_parity(net, models: dict[str, bytes], tolerance: float) -> float:
+    """Largest |onnxruntime - torch| / (1 + |torch|) of encoder + head over :data:`MIXTURE_CHECKS`; raises
+    :class:`ExportError` above ``tolerance`` (NaN, the free readout's law, must stay NaN)."""
+    import onnxruntime as ort
+
+    sessions = {part: ort.InferenceSession(data, providers=["CPUExecutionProvider"]) for part, data in models.items()}
+    worst = 0.0
+    for formulations in MIXTURE_CHECKS:
+        graph, slots, fractions, temperatures, mn = mixture_arrays(formulations)
+        num_compounds = int(graph.batch.max()) + 1
+        with torch.no_grad():
+            encoded = net.encode_components(*(torch.from_numpy(a) for a in graph), num_compounds)
+            expected = net.mixture_outputs(encoded[torch.from_numpy(slots)], *(torch.from_numpy(a) for a in (fractions, temperatures, mn))).numpy()
+        feeds = dict(zip(GRAPH_INPUTS, graph)) | {"graph_ids": np.arange(num_compounds, dtype=np.int64)}
+        latent = sessions["component_encoder"].run(None, feeds)[0][slots]
+        got = sessions[onnx_format.MIXTURE_HEAD].run(None, dict(zip(onnx_format.MIXTURE_INPUTS, (latent, fractions, temperatures, mn))))[0]
+        if got.shape != expected.shape or not np.array_equal(np.isnan(got), np.isnan(expected)):
+            raise ExportError(f"ONNX output shape {got.shape} (or its missing values) differs from torch {expected.shape}")
+        finite = ~np.isnan(expected)
+        worst = max(worst, float((np.abs(got - expected)[finite] / (1.0 + np.abs(expected[finite]))).max()))
+    if not worst <= tolerance:
+        raise ExportError(f"ONNX outputs differ from torch by {worst:.3g} (> {tolerance:g}) relative to 1 + |torch|; "
+                          "nothing was written")  # fmt: skip
+    return worst
+
+
 def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) -> dict[str, Path]:
     """Export a checkpoint, or an ensemble (checkpoints and/or ``ensemble.json`` manifests), to
     ``output`` and its parts beside it, after the parity check."""
@@ -218,8 +310,12 @@ def export_checkpoint(checkpoints, output: str | Path, tolerance: float = 1e-5) 
     if uncertainty_record is None:
         print("note: this model has no fitted uncertainty (fit writes one; members listed one by one have none): "
               "its std is the raw spread over members", file=sys.stderr)  # fmt: skip
-    models = export_models(net, uncertainty_record)
-    worst = check_parity(net, models, tolerance)
+    if net.system_name == "electrolyte":
+        models = export_mixture_models(net, uncertainty_record)
+        worst = check_mixture_parity(net, models, tolerance)
+    else:
+        models = export_models(net, uncertainty_record)
+        worst = check_parity(net, models, tolerance)
     files = onnx_format.file_names(output, get_system(net.system_name))
     for part, data in models.items():
         atomic_write(files[part], lambda file, data=data: file.write(data))

@@ -23,8 +23,16 @@ ENCODER_INPUTS = (*GRAPH_INPUTS, "graph_ids")  # graph_ids [G]: the number of gr
 MODEL_OUTPUT, ENCODER_OUTPUT = "outputs", "latent"  # the output of the whole model and of the pair head; of an encoder
 
 
+MIXTURE_HEAD = "mixture_head"  # the electrolyte system's head: component encodings + fractions + conditions
+MIXTURE_INPUTS = ("component_latent", "fractions", "temperature_K", "mn_g_mol")  # [P, C, n M], [P, C], [P], [P]
+MIXTURE_OUTPUT_COLUMNS = ("log10_conductivity_S_cm", "log10_prefactor", "activation_energy_kJ_mol", "vft_T0_K")
+
+
 def parts(system: System) -> tuple[str, ...]:
-    """The files of an export of ``system``: the whole model, one encoder per molecule kind, the pair head."""
+    """The files of an export of ``system``, the main file first: the whole pair model, one encoder per molecule
+    kind, the pair head; for a mixture system (electrolyte) the mixture head and the component encoder."""
+    if system.name == "electrolyte":
+        return (MIXTURE_HEAD, *(m.encoder for m in system.molecules))
     return ("pair_model", *(m.encoder for m in system.molecules), "pair_head")
 
 
@@ -62,7 +70,8 @@ def file_names(output: str | Path, system: System = CHI) -> dict[str, Path]:
     """``gnnchi.onnx`` and its parts ``gnnchi.polymer_encoder.onnx``, ... beside it."""
     output = Path(output)
     stem = output.name[: -len(".onnx")] if output.name.endswith(".onnx") else output.name
-    return {part: output if part == "pair_model" else output.with_name(f"{stem}.{part}.onnx") for part in parts(system)}
+    main = parts(system)[0]
+    return {part: output if part == main else output.with_name(f"{stem}.{part}.onnx") for part in parts(system)}
 
 
 def common_metadata(
@@ -119,6 +128,14 @@ def isotherm_metadata(part: str, heads: list, output_columns: list[str], uncerta
         **common_metadata(part, get_system("co2_il"), len(heads), output_columns, uncertainty_record),
         ENCODING_DIM: str(heads[0].encoding_dim),
         ISOTHERM_HEADS: json.dumps([h.to_json() for h in heads]),
+    }
+
+
+def mixture_metadata(part: str, members: int, encoding_dim: int, uncertainty_record: dict | None = None) -> dict[str, str]:
+    """The metadata of one exported part of an electrolyte model."""
+    return {
+        **common_metadata(part, get_system("electrolyte"), members, list(MIXTURE_OUTPUT_COLUMNS), uncertainty_record),
+        ENCODING_DIM: str(encoding_dim),
     }
 
 

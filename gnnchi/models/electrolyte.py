@@ -4,8 +4,10 @@ components' encodings summed with their mole fractions as weights, and the condu
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from gnnchi.errors import ModelFileError
 from gnnchi.featurizers import DESCRIPTOR_DIM
 from gnnchi.nn import BondMessagePassingEncoder
 from gnnchi.nn.conductivity import ConductivityHead
@@ -55,6 +57,12 @@ class ElectrolyteNet(nn.Module):
         """[P, C, M], [P, C], [P] -> [P, 3]: log10 A, Ea (kJ/mol), T0 (K) of each formulation."""
         return self.head.temperature_law(mixture_encoding(components, fractions), mn_g_mol)
 
+    def outputs(self, components: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
+        """[P, C, M], [P, C], [P], [P] -> [P, 4]: log10 sigma, then the law's log10 A, Ea (kJ/mol), T0 (K)."""
+        mixture = mixture_encoding(components, fractions)
+        law = self.head.temperature_law(mixture, mn_g_mol)
+        return torch.cat([self.head(mixture, temperature_K, mn_g_mol), law], dim=1)
+
     def forward(
         self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, components: Tensor, fractions: Tensor,
         temperature_K: Tensor, mn_g_mol: Tensor,
@@ -63,3 +71,35 @@ class ElectrolyteNet(nn.Module):
         num_compounds = int(batch.max()) + 1 if batch.numel() else 0
         encoded = self.encode_components(x, edge_index, edge_attr, batch, num_compounds)  # [G, M]
         return self.mixture_head(encoded[components], fractions, temperature_K, mn_g_mol)
+
+
+class ElectrolyteEnsemble(nn.Module):
+    """n trained :class:`ElectrolyteNet` as one module (the export target): encodings [G, n M] (member m in
+    columns m M .. (m + 1) M), outputs [P, n, 4] (:meth:`ElectrolyteNet.outputs` per member)."""
+
+    system_name = "electrolyte"
+
+    def __init__(self, members: list[ElectrolyteNet]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        if len({m.encoding_dim for m in members}) != 1:
+            raise ModelFileError("ensemble members must share their encoding size (mixture_dim)")
+        self.members = nn.ModuleList(members)
+        self.encoding_dim = members[0].encoding_dim
+
+    @property
+    def num_members(self) -> int:
+        return len(self.members)
+
+    def encode_components(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+        """A batch of compound graphs -> [num_graphs, n M]."""
+        return torch.cat([m.encode_components(x, edge_index, edge_attr, batch, num_graphs) for m in self.members], dim=1)
+
+    def mixture_outputs(self, components: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
+        """[P, C, n M], [P, C], [P], [P] -> [P, n, 4]."""
+        m = self.encoding_dim
+        return torch.stack(
+            [net.outputs(components[:, :, i * m : (i + 1) * m], fractions, temperature_K, mn_g_mol)
+             for i, net in enumerate(self.members)], dim=1,
+        )  # fmt: skip

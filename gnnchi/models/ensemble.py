@@ -118,13 +118,15 @@ def member_checkpoints(paths: list[str | Path]) -> list[Path]:
 
 def load_ensemble(paths: list[str | Path]):
     """An eval-mode ensemble from checkpoints and/or manifests (weights only, no pickled objects): an
-    :class:`EnsembleNet` of chi models, or an :class:`~gnnchi.models.ionic_liquid.IonicLiquidEnsemble`;
-    its ``system_name`` says which."""
+    :class:`EnsembleNet` of chi models, an :class:`~gnnchi.models.ionic_liquid.IonicLiquidEnsemble` or an
+    :class:`~gnnchi.models.electrolyte.ElectrolyteEnsemble`; its ``system_name`` says which."""
     from gnnchi.models.checkpoint import load_net
-    from gnnchi.models.ionic_liquid import IonicLiquidEnsemble, IonicLiquidNet
+    from gnnchi.models.electrolyte import ElectrolyteEnsemble
+    from gnnchi.models.ionic_liquid import IonicLiquidEnsemble
 
     members = [load_net(p) for p in member_checkpoints(paths)]
-    kinds = {isinstance(m, IonicLiquidNet) for m in members}
-    if len(kinds) > 1:
+    systems = {getattr(m, "system_name", "chi") for m in members}
+    if len(systems) > 1:
         raise ModelFileError("an ensemble's members must be models of one system")
-    return (IonicLiquidEnsemble(members) if kinds == {True} else EnsembleNet(members)).eval()
+    ensemble = {"co2_il": IonicLiquidEnsemble, "electrolyte": ElectrolyteEnsemble}.get(systems.pop(), EnsembleNet)
+    return ensemble(members).eval()

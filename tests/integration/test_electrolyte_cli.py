@@ -1,9 +1,11 @@
 """The electrolyte system through the command line: fit a tiny ensemble on a slice of the bundled data,
-then predict a user's formulations and screen polymers x salts x loadings with it."""
+then predict a user's formulations, screen polymers x salts x loadings, and export it to ONNX."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,7 @@ def test_the_std_is_the_calibration_fitted_on_validation_rows(fitted):
     record = json.loads(manifest.read_text())["uncertainty"]
     uncertainty = from_record(record)
     c = uncertainty.calibration[TARGET]
-    from gnnchi.data.mixtures import check_mixtures, normalize_mixture_columns
+    from gnnchi.data.mixture_records import check_mixtures, normalize_mixture_columns
 
     records = check_mixtures(normalize_mixture_columns(frame, "t")[0], require_target=False)[0]
     novelty = [record_novelty(records, uncertainty.domain, role) for role in NOVELTY_ROLES]
@@ -91,3 +93,22 @@ def test_screen_ranks_polymers_salts_and_loadings_at_each_temperature(fitted):
     hot, cold = (ranked[ranked["temperature_K"].round(2) == t].set_index(["polymer", "salt", "salt_fraction"])[TARGET]
                  for t in (353.15, 298.15))  # fmt: skip
     assert (hot > cold.reindex(hot.index)).all()  # Arrhenius: warmer conducts better
+
+
+def test_the_export_predicts_what_the_checkpoints_predict_without_torch(fitted):
+    folder, manifest = fitted
+    main(["export", "--ckpt", str(manifest), "--output", str(folder / "electrolyte.onnx")])
+    formulations = folder / "formulations.csv"
+    pd.DataFrame({"component_1": [PEO, "*CC(C)O*", "CCOC(=O)OC"], "fraction_1": [0.9, 0.75, 0.6],
+                  "component_2": [LITFSI, LITFSI, LITFSI], "fraction_2": [0.1, 0.25, 0.4],
+                  "mn_g_mol": [2e4, None, None], "temperature_K": [260.0, 300.0, 410.0]}).to_csv(formulations, index=False)  # fmt: skip
+    code = ("import sys, pandas as pd\nfrom gnnchi.inference.electrolyte_predictor import ElectrolytePredictor\n"
+            f"out = ElectrolytePredictor({str(folder / 'electrolyte.onnx')!r}).predict_frame(pd.read_csv({str(formulations)!r}))\n"
+            "assert 'torch' not in sys.modules, 'the exported model needs no torch'\n"
+            "print(out.to_json(orient='records'))\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    onnx_out = pd.DataFrame(json.loads(done.stdout.strip().splitlines()[-1]))
+    torch_out = ElectrolytePredictor(manifest).predict_frame(pd.read_csv(formulations))
+    columns = [TARGET, f"{TARGET}_std", "log10_prefactor", "activation_energy_kJ_mol"]
+    np.testing.assert_allclose(onnx_out[columns].to_numpy(float), torch_out[columns].to_numpy(float), rtol=1e-5, atol=1e-5)

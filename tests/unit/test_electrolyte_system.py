@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from gnnchi.data.mixtures import MixtureDataset, check_mixtures, normalize_mixture_columns, resolve_mixture_duplicates
+from gnnchi.data.mixture_records import check_mixtures, normalize_mixture_columns, resolve_mixture_duplicates
+from gnnchi.data.mixtures import MixtureDataset
 from gnnchi.data.splits import split_indices
 from gnnchi.datasets.electrolytes import infer_role
 from gnnchi.errors import DataValidationError
