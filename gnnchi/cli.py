@@ -278,10 +278,12 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
             parser.error("give --temperature_column, or one temperature for every row, not both")
         if not options.temperature_unit and options.temperature_column not in ("temperature_K", "temperature_C"):
             parser.error(f"give --temperature_unit K or C for --temperature_column {options.temperature_column}")
-    if options.model and model_system(options.model) == "electrolyte":
+    models = options.model or [shipped_model_asked_for(options)]
+    if model_system(models) == "electrolyte":
+        options.model = models
         return ends_quietly_if_the_reader_leaves(lambda: electrolyte_predict_or_screen(parser, options))
     limits = {"temperature_range_K": options.temperature_range_K, "max_heavy_atoms": options.max_heavy_atoms}
-    predictor = open_predictor(options.model or [shipped_model_asked_for(options)], **limits)
+    predictor = open_predictor(models, **limits)
     if predictor.backend.system.name == "co2_il":
         return ends_quietly_if_the_reader_leaves(lambda: ionic_liquid_predict_or_screen(parser, predictor, options))
     if options.verb == "screen" and options.polymer is None and options.solvent is None:
@@ -300,16 +302,20 @@ def predict_or_screen(parser: argparse.ArgumentParser, options) -> int:
 
 def shipped_model_asked_for(options) -> Path:
     """The shipped model of the system ``predict`` or ``screen`` is asked about: co2_il for ionic liquids
-    (``screen --cations/--anions``, a ``predict`` input with cation and anion columns), else chi."""
+    (``screen --cations/--anions``, a ``predict`` input with cation and anion columns), electrolyte for
+    formulations (``screen --salts``, a ``predict`` input with a component_1 column), else chi."""
     import gnnchi.release
     from gnnchi.data.tables import read_csv_table
-    from gnnchi.systems import CO2_IL, DEFAULT_SYSTEM
+    from gnnchi.systems import CO2_IL, DEFAULT_SYSTEM, ELECTROLYTE
 
     if options.verb == "screen":
         ionic_liquids = options.cations is not None or options.anions is not None
+        formulations = options.salts is not None
     else:
-        ionic_liquids = set(CO2_IL.molecule_columns) <= set(read_csv_table(options.input, nrows=0).columns)
-    return gnnchi.release.shipped_model(CO2_IL.name if ionic_liquids else DEFAULT_SYSTEM)
+        columns = set(read_csv_table(options.input, nrows=0).columns)
+        ionic_liquids, formulations = set(CO2_IL.molecule_columns) <= columns, "component_1" in columns
+    system = CO2_IL.name if ionic_liquids else ELECTROLYTE.name if formulations else DEFAULT_SYSTEM
+    return gnnchi.release.shipped_model(system)
 
 
 def open_predictor(models: list[str] | None, **limits):

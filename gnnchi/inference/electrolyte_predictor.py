@@ -2,7 +2,7 @@
 checkpoint or an ensemble manifest, with torch; or its ONNX export, torch-free), with a calibrated std and
 each formulation's temperature law; and the screen of polymers x salts x salt loadings.
 
->>> predictor = ElectrolytePredictor("checkpoints/electrolyte/ensemble.json")
+>>> predictor = ElectrolytePredictor()   # the shipped model; or a .onnx, .ckpt or ensemble.json path
 >>> predictor.predict_frame(pd.DataFrame({"component_1": ["*CCO*"], "fraction_1": [0.9],
 ...     "component_2": ["[Li+].O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F"], "fraction_2": [0.1],
 ...     "mn_g_mol": [1e5], "temperature_C": [60]}))
@@ -112,13 +112,19 @@ class _OnnxMixtureModel:
 class ElectrolytePredictor:
     """log10 sigma (S/cm) of formulations, with its std and each formulation's log10 A, Ea and T0.
 
-    ``model``: an exported ``.onnx`` (torch-free), a checkpoint, an ``ensemble.json``, or a list of checkpoints.
+    ``model``: an exported ``.onnx`` (torch-free), a checkpoint, an ``ensemble.json``, or a list of checkpoints;
+    default: the shipped electrolyte model.
     The std is calibrated (``calibrated=True``) where the model carries its fitted uncertainty: the members'
     spread scaled, a floor, and terms growing with how unlike the training polymers and salts the
     formulation's are. Otherwise it is the spread over members (NaN for one model).
     """
 
-    def __init__(self, model: str | Path | list, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS, calibrated: bool = True):
+    def __init__(self, model: str | Path | list | None = None, max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
+                 calibrated: bool = True):  # fmt: skip
+        if model is None:
+            from gnnchi import release
+
+            model = release.shipped_model(ELECTROLYTE.name)  # looked up at call time: tests may point it elsewhere
         paths = [Path(p) for p in (model if isinstance(model, list) else [model])]
         for path in paths:
             if not path.is_file():

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 def predictor_class(system: str):
     """The predictor class of a system (``chi``: :class:`~gnnchi.inference.predictor.Predictor`,
-    ``co2_il``: :class:`~gnnchi.inference.il_predictor.IonicLiquidPredictor`)."""
+    ``co2_il``: :class:`~gnnchi.inference.il_predictor.IonicLiquidPredictor`, ``electrolyte``:
+    :class:`~gnnchi.inference.electrolyte_predictor.ElectrolytePredictor`)."""
+    if system == "electrolyte":
+        from gnnchi.inference.electrolyte_predictor import ElectrolytePredictor
+
+        return ElectrolytePredictor
     if system == "co2_il":
         from gnnchi.inference.il_predictor import IonicLiquidPredictor
 

@@ -1,7 +1,8 @@
 """The shipped models, one per system: ensembles trained on all the bundled data, exported to ONNX with
 their cards (``card.json``). chi's (``configs/release.yaml``) lies in this folder, co2_il's
-(``configs/co2_il_release.yaml``) in ``co2_il/``. ``predict``, ``screen``, ``Predictor()`` and
-``IonicLiquidPredictor()`` use them when no model is given. Regenerate one with
+(``configs/co2_il_release.yaml``) in ``co2_il/``, electrolyte's in ``electrolyte/``. ``predict``,
+``screen``, ``Predictor()``, ``IonicLiquidPredictor()`` and ``ElectrolytePredictor()`` use them when no
+model is given. Regenerate one with
 ``python -m gnnchi.release --system <system>`` (see the README)."""
 
 from __future__ import annotations

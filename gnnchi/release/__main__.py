@@ -1,9 +1,10 @@
 """``python -m gnnchi.release``: train a system's shipped model, export it into the package and write its card.
 
 Run from the repository root. ``--system chi`` (the default) fits ``configs/chi_mtl.yaml`` +
-``configs/release.yaml``, ``--system co2_il`` fits ``configs/co2_il.yaml`` + ``configs/co2_il_release.yaml``
-(an ensemble on all the bundled data); it exports the ensemble to the system's place in
-``gnnchi/release/`` (``gnnchi.onnx``, ``co2_il/co2_il.onnx``; parts beside it) after the parity check,
+``configs/release.yaml``, ``--system co2_il`` fits ``configs/co2_il.yaml`` + ``configs/co2_il_release.yaml``,
+``--system electrolyte`` ``configs/electrolyte.yaml`` + ``configs/electrolyte_release.yaml`` (an ensemble on
+all the bundled data); it exports the ensemble to the system's place in ``gnnchi/release/``
+(``gnnchi.onnx``, ``co2_il/co2_il.onnx``, ``electrolyte/electrolyte.onnx``; parts beside it) after the parity check,
 and writes ``card.json`` beside it. ``--from_checkpoints`` exports an ensemble trained before by the
 same recipe instead of fitting again.
 """
@@ -34,6 +35,8 @@ RECIPES = {
                   Path("docs/evaluation")),
     "co2_il": Recipe(("configs/co2_il.yaml", "configs/co2_il_release.yaml"),
                      Path("checkpoints/release_co2_il/ensemble.json"), Path("docs/evaluation/co2_il")),
+    "electrolyte": Recipe(("configs/electrolyte.yaml", "configs/electrolyte_release.yaml"),
+                          Path("checkpoints/release_electrolyte/ensemble.json"), Path("docs/evaluation/electrolyte")),
 }  # fmt: skip
 
 

@@ -23,7 +23,11 @@ from gnnchi.systems import SHIPPED as SHIPPED_SYSTEMS
 
 ROOT = Path(__file__).parents[2]
 BMIM, PF6 = "CCCC[n+]1ccn(C)c1", "F[P-](F)(F)(F)(F)F"
-REGENERATE = {"chi": "python -m gnnchi.release", "co2_il": "python -m gnnchi.release --system co2_il"}
+REGENERATE = {"chi": "python -m gnnchi.release", "co2_il": "python -m gnnchi.release --system co2_il",
+              "electrolyte": "python -m gnnchi.release --system electrolyte"}  # fmt: skip
+PEO_LITFSI = ('pd.DataFrame({"component_1": "*CCO*", "fraction_1": 0.9, "component_2": '
+              '"[Li+].O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F", "fraction_2": 0.1, "mn_g_mol": 1e5, '
+              '"temperature_C": [25.0, 60.0, 90.0]})')  # fmt: skip
 
 
 @pytest.mark.parametrize("system", SHIPPED_SYSTEMS)
@@ -100,6 +104,12 @@ def bmim_pf6_absorbs_as_measured(rows: np.ndarray) -> None:
     assert 0.3 < x[2] < 0.9  # measured at 298 K and 5 MPa: about 0.5-0.6
 
 
+def peo_litfsi_conducts_as_measured(rows: np.ndarray) -> None:
+    log_sigma, std, ea = rows.T  # EO:Li about 9, Mn 100 kg/mol, at 25, 60 and 90 C
+    assert (std > 0).all() and (np.diff(log_sigma) > 0).all() and (ea > 0).all()
+    assert -5.0 < log_sigma[1] < -2.5  # measured above the melting point (60 C): about 1e-4 to 1e-3 S/cm
+
+
 SHIPPED = {  # system -> its predictor's import, a call with no model, the columns printed, the check of them
     "chi": ("from gnnchi import Predictor",
             'Predictor().predict(["*CC(*)c1ccccc1", "*CC(*)c1ccccc1"], ["Cc1ccccc1", "O"], [298.15, 298.15])',
@@ -107,6 +117,10 @@ SHIPPED = {  # system -> its predictor's import, a call with no model, the colum
     "co2_il": ("from gnnchi.inference.il_predictor import IonicLiquidPredictor",
                f"IonicLiquidPredictor().predict({BMIM!r}, {PF6!r}, 298.15, [100, 1000, 5000])",
                ["x_co2", "x_co2_std"], bmim_pf6_absorbs_as_measured),
+    "electrolyte": ("import pandas as pd\nfrom gnnchi.inference.electrolyte_predictor import ElectrolytePredictor",
+                    f"ElectrolytePredictor().predict_frame({PEO_LITFSI})",
+                    ["log10_conductivity_S_cm", "log10_conductivity_S_cm_std", "activation_energy_kJ_mol"],
+                    peo_litfsi_conducts_as_measured),
 }  # fmt: skip
 
 
