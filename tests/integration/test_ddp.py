@@ -272,3 +272,27 @@ def test_ddp_validation_metrics_equal_single_process_for_ionic_liquids(tmp_path)
     expected = {k: float(v) for k, v in single.items() if k.startswith("val/")}
     for name, value in expected.items():
         assert float(spawned[name]) == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+def test_ddp_validation_metrics_equal_single_process_for_electrolytes(tmp_path):
+    """The electrolyte system's mixture batches through the same module code: the loss, R2 and MAE of
+    log10 conductivity under ddp_spawn equal one process's, each validation record seen once."""
+    from gnnchi.data import ElectrolyteDataModule
+    from gnnchi.models import ElectrolyteModule
+
+    dm = ElectrolyteDataModule(batch_size=64)
+    dm.setup("fit")
+    dm = with_rows(dm, val=dm.indices["val"][:400])
+    torch.manual_seed(0)
+    model = ElectrolyteModule(hidden_dim=16, depth=2, ffn_hidden_dim=16, descriptors=False, mixture_dim=8)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    single = trainer(tmp_path / "one", devices=1).validate(model, datamodule=dm)[0]
+    spawned = trainer(tmp_path / "two", devices=2, strategy="ddp_spawn").validate(model, datamodule=dm)[0]
+    seen = [np.load(tmp_path / "two" / f"val_{rank}.npy") for rank in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 200
+    assert sorted(np.concatenate(seen).tolist()) == sorted(dm.indices["val"].tolist())
+    task = "log10_conductivity_S_cm"
+    assert {"val/loss", f"val/r2_{task}", f"val/mae_{task}"} <= set(single)
+    for name, value in {k: float(v) for k, v in single.items() if k.startswith("val/")}.items():
+        assert float(spawned[name]) == pytest.approx(value, rel=1e-5, abs=1e-6), name
