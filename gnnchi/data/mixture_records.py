@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
-from gnnchi.data.records import DUPLICATE_POLICIES
+from gnnchi.data.records import DUPLICATE_POLICIES, repeat_groups
 from gnnchi.data.tables import condition_column, read_csv_table
 from gnnchi.datasets import electrolytes
 from gnnchi.errors import DataValidationError, RowProblem
@@ -154,22 +154,10 @@ def resolve_mixture_duplicates(table: pd.DataFrame, policy: str) -> tuple[pd.Dat
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
     table = table.copy()
     identity = electrolytes.mixture_identity(table)
-    present = table[TARGET].notna()
-    groups = table.loc[present, TARGET].groupby([identity.loc[present, c] for c in identity.columns], sort=False, dropna=False)
-    problems, conflicts, dropped = [], 0, []
-    for _, values in groups:
-        if len(values) < 2:
-            continue
-        conflict = values.max() - values.min() > 1e-9
-        conflicts += int(conflict)
-        first = table.at[values.index[0], "row"]
-        detail = f"; values {sorted(set(values.round(6).tolist()))} conflict" if conflict else ""
-        source = lambda i: str(table.at[i, "source"]) if "source" in table.columns else ""
-        reason = f"same mixture, Mn and temperature as row {first}{detail}"
-        problems += [RowProblem(int(table.at[i, "row"]), TARGET, f"{values[i]:g}", reason, source(i)) for i in values.index[1:]]
-        if policy == "average":
-            table.at[values.index[0], TARGET] = float(values.mean())
-            dropped += list(values.index[1:])
+    groups, problems, conflicts = repeat_groups(table, TARGET, [identity[c] for c in identity.columns],
+                                                "mixture, Mn and temperature")  # fmt: skip
     if policy == "average":
-        table = table.drop(index=dropped).reset_index(drop=True)
+        for rows in groups:
+            table.at[rows[0], TARGET] = float(table.loc[rows, TARGET].mean())
+        table = table.drop(index=[i for rows in groups for i in rows[1:]]).reset_index(drop=True)
     return table, problems, conflicts

@@ -67,7 +67,7 @@ def collate_mixtures(
 class MixtureDataset(Dataset):
     """Rows of :class:`MixtureRecords` (by index); the collate function builds :class:`MixtureBatch`."""
 
-    def __init__(self, records: MixtureRecords, rows: np.ndarray, tasks: tuple[str, ...] | None = None):
+    def __init__(self, records: MixtureRecords, rows: np.ndarray):
         self.records, self.rows = records, np.asarray(rows)
         self.components = records.components()[self.rows]
         self.fractions = records.fractions()[self.rows]
@@ -176,7 +176,7 @@ class ElectrolyteDataModule(PairDataModule):
         return records
 
     def dataset(self, part: str) -> MixtureDataset:
-        return MixtureDataset(self.records, self.indices[part], self.tasks)
+        return MixtureDataset(self.records, self.indices[part])  # one task: nothing to mask
 
     def train_statistics(self) -> dict[str, float]:
         """The conductivity head's scalers, fitted on the training rows: 1/T, log10 Mn and the target."""

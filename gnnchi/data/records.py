@@ -221,6 +221,27 @@ def check_pairs(
 DUPLICATE_POLICIES = ("keep", "average", "fail")
 
 
+def repeat_groups(table: pd.DataFrame, task: str, keys: list[pd.Series], what: str) -> tuple[list[pd.Index], list[RowProblem], int]:
+    """Rows with a value of ``task`` that share all ``keys`` (series aligned with ``table``; NaN keys match):
+    each group of two or more (its index, first row first), one problem per row after the first (naming
+    the group's first row, ``same <what> as row N``, and any conflict), and the number of groups whose
+    values differ."""
+    present = table[task].notna()
+    found, problems, conflicts = [], [], 0
+    for _, values in table.loc[present, task].groupby([k[present] for k in keys], sort=False, dropna=False):
+        if len(values) < 2:
+            continue
+        conflict = values.max() - values.min() > 1e-9
+        conflicts += int(conflict)
+        first = table.at[values.index[0], "row"]
+        detail = f"; values {sorted(set(values.round(6).tolist()))} conflict" if conflict else ""
+        source = (lambda i: str(table.at[i, "source"])) if "source" in table.columns else (lambda i: "")
+        problems += [RowProblem(int(table.at[i, "row"]), task, f"{values[i]:g}", f"same {what} as row {first}{detail}",
+                                source(i)) for i in values.index[1:]]  # fmt: skip
+        found.append(values.index)
+    return found, problems, conflicts
+
+
 def resolve_duplicates(table: pd.DataFrame, policy: str, system: System = CHI) -> tuple[pd.DataFrame, list[RowProblem], int]:
     """Rows that repeat a target of the same task for the same pair (canonical keys) and conditions.
 
@@ -234,30 +255,17 @@ def resolve_duplicates(table: pd.DataFrame, policy: str, system: System = CHI) -
         raise ValueError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {policy!r}")
     table = table.copy()
     keys = [*(table[f"{c}_key"] for c in system.molecule_columns), *(table[c.name].round(4) for c in system.conditions)]
-    tasks = system.task_names
     what = f"pair and {' and '.join(c.name.split('_')[0] for c in system.conditions)}"
     problems, conflicts = [], 0
-    for task in tasks:
-        present = table[task].notna()
-        groups = table.loc[present, task].groupby([k[present] for k in keys], sort=False)
-        for _, values in groups:
-            if len(values) < 2:
-                continue
-            conflict = values.max() - values.min() > 1e-9
-            conflicts += int(conflict)
-            first = table.at[values.index[0], "row"]
-            detail = f"; values {sorted(set(values.round(6).tolist()))} conflict" if conflict else ""
-            problems += [
-                RowProblem(int(table.at[i, "row"]), task, f"{values[i]:g}", f"same {what} as row {first}{detail}",
-                           str(table.at[i, "source"]) if "source" in table.columns else "")  # fmt: skip
-                for i in values.index[1:]
-            ]
-            if policy == "average":
-                mean = float(values.mean())
-                if system.task(task).kind == "classification":
-                    mean = float(round(mean)) if mean != 0.5 else np.nan
-                table.loc[values.index, task] = np.nan
-                table.at[values.index[0], task] = mean
+    for task in system.task_names:
+        groups, repeated, conflicting = repeat_groups(table, task, keys, what)
+        problems, conflicts = problems + repeated, conflicts + conflicting
+        for rows in groups if policy == "average" else ():
+            mean = float(table.loc[rows, task].mean())
+            if system.task(task).kind == "classification":
+                mean = float(round(mean)) if mean != 0.5 else np.nan
+            table.loc[rows, task] = np.nan
+            table.at[rows[0], task] = mean
     if policy == "average":
-        table = table[table[list(tasks)].notna().any(axis=1)].reset_index(drop=True)
+        table = table[table[list(system.task_names)].notna().any(axis=1)].reset_index(drop=True)
     return table, problems, conflicts
