@@ -7,11 +7,10 @@ from gnnchi.systems.electrolyte import ELECTROLYTE
 
 SYSTEMS = {system.name: system for system in (CHI, CO2_IL, ELECTROLYTE)}
 # the systems with a model shipped in gnnchi/release (predict and screen work without a checkpoint)
-SHIPPED = {system.name: system for system in (CHI, CO2_IL)}
+SHIPPED = {system.name: system for system in (CHI, CO2_IL, ELECTROLYTE)}
 DEFAULT_SYSTEM = CHI.name
 # bundled data folders no shipped model is trained on: no shipped card reads them (folder -> why)
 DATA_WITHOUT_SYSTEM = {
-    "polymer_electrolytes": "the electrolyte system has no shipped model yet (train one with configs/electrolyte.yaml)",
     "idac_brouwer": "chi's optional activity-coefficient loss (model.idac_weight), off in the default recipe",
 }
 
