@@ -17,8 +17,10 @@ from gnnchi.training import VERBS as TRAINING_VERBS
 VERBS = {
     **TRAINING_VERBS,
     "export": "write ONNX models of a checkpoint or an ensemble, after a parity check against torch",
-    "predict": "chi and P(soluble) for every row of a CSV of polymer-solvent pairs",
-    "screen": "rank candidate solvents for one polymer, or candidate polymers for one solvent",
+    "predict": "chi and P(soluble) for every row of a CSV of polymer-solvent pairs (x_co2 of ionic liquids, "
+    "log10 conductivity of electrolyte formulations with those systems' inputs)",
+    "screen": "rank candidate solvents for one polymer, or candidate polymers for one solvent (cations x anions; "
+    "polymers x salts x loadings)",
     "encode": "each molecule's learned Hansen-like coordinates u and r, for every row of a CSV",
     "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",

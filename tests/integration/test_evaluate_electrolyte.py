@@ -60,12 +60,17 @@ def independent_forest(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> np
 
 def test_evaluate_leave_polymer_out_scores_gnnchi_the_forest_and_the_ablation(records_csv, tmp_path, monkeypatch):
     from gnnchi.data.mixtures import ElectrolyteDataModule
+    from gnnchi.data.splits import split_indices
+    from gnnchi.systems import ELECTROLYTE
 
+    table = ElectrolyteDataModule(data=str(records_csv), split="polymer").prepare_records().table.reset_index(drop=True)
+    peo = table["component_1_key"].eq(table["component_1_key"].iloc[0])  # the first 150 records are PEO-LiTFSI
+    fold = next(f for f in range(5) if peo.iloc[split_indices(table, "polymer", f, system=ELECTROLYTE)["test"]].any())
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     out = tmp_path / "out"
     main(["evaluate", "--config", CONFIG, "--data.data", str(records_csv), "--protocol", "electrolyte-leave-polymer-out",
-          "--output", str(out), "--members", "1", "--folds", "0", "1", *TINY])  # fmt: skip
+          "--output", str(out), "--members", "1", "--folds", str(fold), *TINY])  # fmt: skip
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "polymer" and metrics["task"] == TARGET and metrics["target"] is None
@@ -75,10 +80,8 @@ def test_evaluate_leave_polymer_out_scores_gnnchi_the_forest_and_the_ablation(re
     report = (out / "report.md").read_text()
     assert "Target: mean" not in report and "| no_temperature_physics |" in report
 
-    table = ElectrolyteDataModule(data=str(records_csv), split="polymer").prepare_records().table.reset_index(drop=True)
     position = dict(zip(table["row"], table.index))
     predictions = pd.read_csv(out / "predictions.csv")
-    fold = 0
     test = [position[line] for line in predictions.loc[predictions["fold"] == fold, "row"]]
     polymers = lambda rows: {k for i in range(1, 5) for k, r in zip(rows[f"component_{i}_group_key"], rows[f"role_{i}"]) if r == "polymer"}
     rest = table.drop(index=test)
@@ -87,7 +90,8 @@ def test_evaluate_leave_polymer_out_scores_gnnchi_the_forest_and_the_ablation(re
     written = predictions[predictions["fold"] == fold][f"electrolyte_random_forest_{TARGET}"].to_numpy()
     np.testing.assert_allclose(written, expected, rtol=0, atol=1e-9)
     assert (predictions[f"gnnchi_{TARGET}_std"] > 0).all()
-    if (out / "arrhenius.png").is_file():  # drawn when a tested fold holds PEO-LiTFSI
-        curves = pd.read_csv(out / "arrhenius.csv")
-        for _, curve in curves.groupby("salt_fraction"):
-            assert (np.diff(curve[TARGET]) > 0).all()  # warmer conducts better
+    assert (out / "arrhenius.png").stat().st_size > 1000  # the tested fold holds PEO-LiTFSI
+    curves = pd.read_csv(out / "arrhenius.csv")
+    assert curves["fold"].eq(fold).all() and curves["salt_fraction"].nunique() == 2
+    for _, curve in curves.groupby("salt_fraction"):
+        assert (np.diff(curve[TARGET]) > 0).all()  # warmer conducts better
