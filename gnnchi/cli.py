@@ -369,9 +369,14 @@ def model_system(models: list[str]) -> str | None:
     if not Path(models[0]).is_file():
         return None
     if str(models[0]).endswith(".onnx"):
+        from gnnchi.errors import ModelFileError
         from gnnchi.inference.onnx_format import SYSTEM, read_metadata
 
-        return read_metadata(models[0]).get(SYSTEM, "chi")
+        try:
+            return read_metadata(models[0]).get(SYSTEM, "chi")
+        except Exception as err:  # onnx raises several types for a file that is not a model, all meaning that
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelFileError(f"{models[0]} is not a readable ONNX model ({reason})") from None
     from gnnchi.models.checkpoint import check_model_card, read_checkpoint
     from gnnchi.models.ensemble import member_checkpoints
 
