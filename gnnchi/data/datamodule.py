@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import lightning as L
 import numpy as np
@@ -16,10 +16,13 @@ from torch.utils.data import DataLoader, Dataset
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
 from gnnchi.data.records import PairRecords, check_pairs, normalize_columns, read_pairs_csv, resolve_duplicates
 from gnnchi.data.splits import SplitName, split_indices
-from gnnchi.errors import DataValidationError
+from gnnchi.errors import DataValidationError, RowProblem
 from gnnchi.featurizers import collate_graphs
 from gnnchi.systems import CHI, CO2_IL, System
 from gnnchi.systems.chi import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, TASKS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +149,27 @@ class PairDataModule(L.LightningDataModule):
         return {}
 
     def prepare_records(self) -> PairRecords:
-        """Load and check the data once (all bad rows reported together)."""
+        """Load and check the data once (all bad rows reported together), then apply the duplicates policy."""
         if self.records is not None:
             return self.records
+        hp = self.hparams
+        records, source = self.checked_records()
+        table, repeated, conflicts = self.resolve_repeats(records.table)
+        if repeated:
+            if hp.duplicates == "fail":
+                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
+            log.warning("%s: %d row(s) repeat a measurement (%d group(s) conflict); data.duplicates=%s. First of them: %s",
+                        source, len(repeated), conflicts, hp.duplicates, repeated[0])  # fmt: skip
+        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
+        records.table = table
+        if len(records.table) == 0:
+            raise DataValidationError(source, [], "no usable row")
+        self.records = records
+        return records
+
+    def checked_records(self) -> tuple[PairRecords, str]:
+        """The data (bundled or ``data``) through the system's checks, and its source's name; bad rows stop
+        the fit with every one listed, or are skipped (``skip_bad_rows``) into ``skipped_rows_file``."""
         hp, system = self.hparams, self.system
         if hp.data is None:
             frame, source = normalize_columns(system.bundled_data(), "bundled data", lines_given=True, system=system), "bundled data"
@@ -165,21 +186,11 @@ class PairDataModule(L.LightningDataModule):
             self._write_skipped(problems)
         for smiles, warning in list(records.vocabulary_warnings.items())[:20]:
             log.warning("%s: %s is %s", source, smiles, warning)
-        table, repeated, conflicts = resolve_duplicates(records.table, hp.duplicates, system)
-        if repeated:
-            if hp.duplicates == "fail":
-                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
-            log.warning(
-                "%s: %d row(s) repeat a target of the same pair and %s (%d group(s) conflict); "
-                "data.duplicates=%s. First of them: %s", source, len(repeated),
-                " and ".join(c.name.split("_")[0] for c in system.conditions), conflicts, hp.duplicates, repeated[0],
-            )  # fmt: skip
-        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
-        records.table = table
-        if len(records.table) == 0:
-            raise DataValidationError(source, [], "no usable row")
-        self.records = records
-        return records
+        return records, source
+
+    def resolve_repeats(self, table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem], int]:
+        """The duplicates policy on the checked table: the table, one problem per repeated row, conflicting groups."""
+        return resolve_duplicates(table, self.hparams.duplicates, self.system)
 
     def _write_skipped(self, problems) -> None:
         import pandas as pd

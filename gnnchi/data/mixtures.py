@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from torch import Tensor
@@ -20,9 +20,12 @@ from gnnchi.data.mixture_records import (
     resolve_mixture_duplicates,
 )
 from gnnchi.datasets import electrolytes
-from gnnchi.errors import DataValidationError
+from gnnchi.errors import DataValidationError, RowProblem
 from gnnchi.featurizers import MolGraph
 from gnnchi.systems.electrolyte import ELECTROLYTE, MOLECULAR_WEIGHT, TARGET
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +140,9 @@ class ElectrolyteDataModule(PairDataModule):
         self._check_tasks(tasks)
         self.save_hyperparameters()
 
-    def prepare_records(self) -> MixtureRecords:
-        """Load and check the data once (all bad rows reported together)."""
-        if self.records is not None:
-            return self.records
+    def checked_records(self) -> tuple[MixtureRecords, str]:
+        """The records (bundled or ``data``) through :func:`check_mixtures`, and their source's name. The
+        bundled records the checks refuse are left out with one line (the dataset module lists them)."""
         hp = self.hparams
         if hp.data is None:
             source = "bundled data"
@@ -162,18 +164,10 @@ class ElectrolyteDataModule(PairDataModule):
             records.table = records.table[~records.table["row"].isin(bad)].reset_index(drop=True)
         for warning in warnings[:20]:
             log.warning("%s: row %d: %s", source, warning.row, warning.reason)
-        table, repeated, conflicts = resolve_mixture_duplicates(records.table, hp.duplicates)
-        if repeated:
-            if hp.duplicates == "fail":
-                raise DataValidationError(source, repeated, "set data.duplicates to keep or average to train on them")
-            log.warning("%s: %d record(s) repeat a measurement (%d group(s) conflict); data.duplicates=%s",
-                        source, len(repeated), conflicts, hp.duplicates)  # fmt: skip
-        self.num_duplicate_rows, self.num_conflicting_groups = len(repeated), conflicts
-        records.table = table
-        if len(table) == 0:
-            raise DataValidationError(source, [], "no usable row")
-        self.records = records
-        return records
+        return records, source
+
+    def resolve_repeats(self, table: pd.DataFrame) -> tuple[pd.DataFrame, list[RowProblem], int]:
+        return resolve_mixture_duplicates(table, self.hparams.duplicates)
 
     def dataset(self, part: str) -> MixtureDataset:
         return MixtureDataset(self.records, self.indices[part])  # one task: nothing to mask

@@ -78,24 +78,18 @@ def _same_mn(values: pd.Series, mn: float) -> pd.Series:
 
 def plot_arrhenius(measured: pd.DataFrame, curves: pd.DataFrame, path: Path, title: str) -> None:
     """Measured points and predicted curves (± std band), log10 sigma against 1000/T, one colour per loading."""
-    from matplotlib.figure import Figure
+    from gnnchi.evaluation.plots import Curve, plot_curves
 
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.subplots()
-    for i, (loading, curve) in enumerate(curves.groupby("salt_fraction")):
+    drawn = []
+    for loading, curve in curves.groupby("salt_fraction"):
         mn = curve["mn_g_mol"].iloc[0]
         rows = measured[(measured["salt_fraction"] == loading) & _same_mn(measured["mn_g_mol"], mn)]
-        x, y, s = 1000.0 / curve["temperature_K"], curve[TARGET], curve[f"{TARGET}_std"]
         ea = curve["activation_energy_kJ_mol"].iloc[0]
-        ax.plot(x, y, color=f"C{i}", label=f"x(LiTFSI) {loading:g}, Mn {mn:g}: predicted (Ea {ea:.0f} kJ/mol)")
-        ax.fill_between(x, y - s, y + s, color=f"C{i}", alpha=0.2, linewidth=0)
-        ax.scatter(1000.0 / rows["temperature_K"], rows[TARGET], s=10, color=f"C{i}", edgecolors="black",
-                   linewidths=0.3, label=f"x(LiTFSI) {loading:g}, Mn {mn:g}: measured ({len(rows)})", zorder=3)  # fmt: skip
-    ax.set(xlabel="1000 / T (1/K)", ylabel="log10 conductivity (S/cm)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+        drawn.append(Curve(1000.0 / curve["temperature_K"], curve[TARGET], curve[f"{TARGET}_std"],
+                           1000.0 / rows["temperature_K"], rows[TARGET],
+                           f"x(LiTFSI) {loading:g}, Mn {mn:g}: predicted (Ea {ea:.0f} kJ/mol)",
+                           f"x(LiTFSI) {loading:g}, Mn {mn:g}: measured ({len(rows)})"))  # fmt: skip
+    plot_curves(drawn, path, title, "1000 / T (1/K)", "log10 conductivity (S/cm)")
 
 
 def write_arrhenius_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,

@@ -49,22 +49,14 @@ def isotherm_curves(measured: pd.DataFrame, predict) -> pd.DataFrame:
 
 def plot_isotherms(measured: pd.DataFrame, curves: pd.DataFrame, path: Path, title: str) -> None:
     """Measured points and predicted curves (± std band), x_CO2 against pressure in MPa, one colour per temperature."""
-    from matplotlib.figure import Figure
+    from gnnchi.evaluation.plots import Curve, plot_curves
 
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.subplots()
-    for i, (t, curve) in enumerate(curves.groupby("temperature_K")):
+    drawn = []
+    for t, curve in curves.groupby("temperature_K"):
         near = measured[(measured["temperature_K"] - t).abs() <= TEMPERATURE_BAND_K]
-        p, x, s = curve["pressure_kPa"] / 1000, curve["x_co2"], curve["x_co2_std"]
-        ax.plot(p, x, color=f"C{i}", label=f"{t:.0f} K predicted")
-        ax.fill_between(p, x - s, x + s, color=f"C{i}", alpha=0.2, linewidth=0)
-        ax.scatter(near["pressure_kPa"] / 1000, near["x_co2"], s=10, color=f"C{i}", edgecolors="black", linewidths=0.3,
-                   label=f"{t:.0f} K measured ({len(near)})", zorder=3)  # fmt: skip
-    ax.set(xlabel="pressure (MPa)", ylabel="x_CO2 (mole fraction)", ylim=(0, None))
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+        drawn.append(Curve(curve["pressure_kPa"] / 1000, curve["x_co2"], curve["x_co2_std"], near["pressure_kPa"] / 1000,
+                           near["x_co2"], f"{t:.0f} K predicted", f"{t:.0f} K measured ({len(near)})"))  # fmt: skip
+    plot_curves(drawn, path, title, "pressure (MPa)", "x_CO2 (mole fraction)", ylim=(0, None))
 
 
 def write_isotherm_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,36 @@ def plot_solubility(predictions: pd.DataFrame, path: Path, protocol: str) -> dic
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return drawn
+
+
+class Curve(NamedTuple):
+    """One predicted curve with its ± std band and the measured points it is compared with."""
+
+    x: np.ndarray
+    y: np.ndarray
+    std: np.ndarray
+    measured_x: np.ndarray
+    measured_y: np.ndarray
+    predicted_label: str
+    measured_label: str
+
+
+def plot_curves(curves: list[Curve], path: Path, title: str, xlabel: str, ylabel: str, ylim=(None, None)) -> None:
+    """Predicted curves (± std band) and measured points, one colour per curve (the isotherm and Arrhenius figures)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
+    for i, c in enumerate(curves):
+        ax.plot(c.x, c.y, color=f"C{i}", label=c.predicted_label)
+        ax.fill_between(c.x, c.y - c.std, c.y + c.std, color=f"C{i}", alpha=0.2, linewidth=0)
+        ax.scatter(c.measured_x, c.measured_y, s=10, color=f"C{i}", edgecolors="black", linewidths=0.3,
+                   label=c.measured_label, zorder=3)  # fmt: skip
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=ylim)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def plot_files(protocol: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,18 +31,38 @@ NOVELTY_ROLES = ("polymer", "salt")  # the calibration's two novelty terms: the 
 LAW_COLUMNS = ("log10_prefactor", "activation_energy_kJ_mol", "vft_T0_K")
 
 
-def record_novelty(records: MixtureRecords, domain: Domain | None, role: str) -> np.ndarray:
-    """[R]: the highest novelty (1 - highest Tanimoto similarity to a training compound of the role)
-    among each record's components of ``role``; 0 for a record without one, or without a domain."""
-    compounds = records.compounds
-    novelty = np.zeros(len(compounds))
-    chosen = np.flatnonzero(compounds["role"].to_numpy() == role)
-    if domain is not None and role in domain.kinds and len(chosen):
-        mols = [component_mol(role, compounds["smiles"].iloc[i]) for i in chosen]
-        novelty[chosen] = domain.assess(mols, role)[0]
-    slots = records.components()
-    per_slot = np.where(slots >= 0, novelty[np.maximum(slots, 0)], 0.0)
-    return per_slot.max(axis=1) if per_slot.size else np.zeros(len(slots))
+class RecordAssessment(NamedTuple):
+    """How unlike the training compounds each record's are, each compound assessed once.
+
+    novelty: per role in ``NOVELTY_ROLES``, [R] the highest novelty (1 - highest Tanimoto similarity to a
+    training compound of the role) among the record's compounds of that role; 0 without one, or without a domain.
+    notes: [R] what of the record's compounds is unlike training (an element, a ring system, low similarity); "" when fine.
+    """
+
+    novelty: dict[str, np.ndarray]
+    notes: list[str]
+
+
+def assess_records(records: MixtureRecords, domain: Domain | None) -> RecordAssessment:
+    """:class:`RecordAssessment` of ``records`` against ``domain`` (the training compounds by role)."""
+    compounds, slots = records.compounds, records.components()
+    roles = compounds["role"].to_numpy()
+    novelty, compound_notes = np.zeros(len(compounds)), [""] * len(compounds)
+    for role in ("polymer", "salt", "additive"):
+        chosen = np.flatnonzero(roles == role)
+        if domain is not None and role in domain.kinds and len(chosen):
+            mols = [component_mol(role, compounds["smiles"].iloc[i]) for i in chosen]
+            novelty[chosen], notes = domain.assess(mols, role)
+            for i, note in zip(chosen, notes):
+                compound_notes[i] = note
+    present = slots >= 0
+    per_role = {}
+    for role in NOVELTY_ROLES:
+        of_role = np.where(roles == role, novelty, 0.0)
+        per_slot = np.where(present, of_role[np.maximum(slots, 0)], 0.0)
+        per_role[role] = per_slot.max(axis=1) if per_slot.size else np.zeros(len(slots))
+    notes = ["; ".join(dict.fromkeys(compound_notes[s] for s in row if s >= 0 and compound_notes[s])) for row in slots]
+    return RecordAssessment(per_role, notes)
 
 
 def training_domain(records: MixtureRecords, rows: np.ndarray) -> Domain:
@@ -151,9 +172,9 @@ class ElectrolytePredictor:
             np.ascontiguousarray(conditions[:, 0]), np.ascontiguousarray(conditions[:, 1]),
         )  # fmt: skip
 
-    def predict_records(self, records: MixtureRecords) -> pd.DataFrame:
-        """One row per record: log10 sigma, its std, the temperature law (members' mean) and the novelty of
-        its polymers and salts."""
+    def predict_records(self, records: MixtureRecords, assessment: RecordAssessment | None = None) -> pd.DataFrame:
+        """One row per record: log10 sigma, its std and the temperature law (members' mean); ``assessment``:
+        the records' :func:`assess_records` against this model's domain, when the caller has it already."""
         frame = pd.DataFrame(index=records.table.index)
         if not len(records.table):
             return frame.assign(**{TARGET: [], f"{TARGET}_std": [], **{c: [] for c in LAW_COLUMNS}})
@@ -161,8 +182,11 @@ class ElectrolytePredictor:
         out, law = outputs[:, :, 0], outputs[:, :, 1:]
         mean = out.mean(axis=1)
         spread = out.std(axis=1, ddof=1) if out.shape[1] > 1 else np.full(len(out), np.nan)
-        novelty = {role: record_novelty(records, self.domain, role) for role in NOVELTY_ROLES}
-        std = spread if self.calibration is None else self.calibration.sigma(spread, *novelty.values(), mean)
+        if self.calibration is None:
+            std = spread
+        else:
+            novelty = (assessment or assess_records(records, self.domain)).novelty
+            std = self.calibration.sigma(spread, *(novelty[role] for role in NOVELTY_ROLES), mean)
         frame[TARGET], frame[f"{TARGET}_std"] = mean, std
         for j, column in enumerate(LAW_COLUMNS):
             frame[column] = law[:, :, j].mean(axis=1)
@@ -181,9 +205,11 @@ class ElectrolytePredictor:
         notes: dict[int, list[str]] = {}
         for warning in warnings:
             notes.setdefault(warning.row, []).append(warning.reason)
-        predicted = self.predict_records(records).set_index(records.table["row"].to_numpy())
-        for row, text in self._domain_notes(records).items():
-            notes.setdefault(row, []).append(text)
+        assessment = assess_records(records, self.domain)
+        predicted = self.predict_records(records, assessment).set_index(records.table["row"].to_numpy())
+        for row, text in zip(records.table["row"].to_numpy(), assessment.notes):
+            if text:
+                notes.setdefault(int(row), []).append(text)
         out = frame.reset_index(drop=True).copy()
         lines = normalized["row"].to_numpy()
         for column in (TARGET, f"{TARGET}_std", *LAW_COLUMNS):
@@ -194,27 +220,9 @@ class ElectrolytePredictor:
         out["warning"] = ["; ".join(dict.fromkeys(notes.get(int(r), []))) for r in lines]
         return out
 
-    def _domain_notes(self, records: MixtureRecords) -> dict[int, str]:
-        """Per record (its line), what of its compounds is unlike training (an element, a ring system, low similarity)."""
-        if self.domain is None or not len(records.compounds):
-            return {}
-        compounds = records.compounds
-        compound_notes = [""] * len(compounds)
-        for role in ("polymer", "salt", "additive"):
-            chosen = np.flatnonzero(compounds["role"].to_numpy() == role)
-            if role in self.domain.kinds and len(chosen):
-                mols = [component_mol(role, compounds["smiles"].iloc[i]) for i in chosen]
-                for i, note in zip(chosen, self.domain.assess(mols, role)[1]):
-                    compound_notes[i] = note
-        notes = {}
-        for row, slots in zip(records.table["row"].to_numpy(), records.components()):
-            text = "; ".join(dict.fromkeys(compound_notes[s] for s in slots if s >= 0 and compound_notes[s]))
-            if text:
-                notes[int(row)] = text
-        return notes
 
-
-__all__ = ["LAW_COLUMNS", "NOVELTY_ROLES", "ElectrolytePredictor", "record_novelty", "screen_formulations", "training_domain"]
+__all__ = ["LAW_COLUMNS", "NOVELTY_ROLES", "ElectrolytePredictor", "RecordAssessment", "assess_records", "screen_formulations",
+           "training_domain"]
 
 
 def screen_formulations(

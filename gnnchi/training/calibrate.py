@@ -47,11 +47,11 @@ def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
 
 def _fit_mixture_uncertainty(model_file: Path, datamodule) -> Uncertainty:
     """:func:`fit_uncertainty` for the electrolyte system: the novelty terms are those of each record's most
-    novel polymer and salt (:func:`gnnchi.inference.electrolyte_predictor.record_novelty`)."""
+    novel polymer and salt (:func:`gnnchi.inference.electrolyte_predictor.assess_records`)."""
     from gnnchi.inference.electrolyte_predictor import (
         NOVELTY_ROLES,
         ElectrolytePredictor,
-        record_novelty,
+        assess_records,
         training_domain,
     )
 
@@ -62,7 +62,7 @@ def _fit_mixture_uncertainty(model_file: Path, datamodule) -> Uncertainty:
         predictor = ElectrolytePredictor(model_file, datamodule.hparams.max_heavy_atoms, calibrated=False)
         val = records.subset(indices["val"])
         out = predictor.predict_records(val)
-        novelty = [record_novelty(val, domain, role) for role in NOVELTY_ROLES]
+        novelty = [assess_records(val, domain).novelty[role] for role in NOVELTY_ROLES]
         for task in datamodule.system.tasks_of_kind("regression"):
             prediction = out[task].to_numpy()
             fitted = fit_task(prediction - val.table[task].to_numpy(float), out[f"{task}_std"].to_numpy(), *novelty,
