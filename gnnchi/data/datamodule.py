@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
@@ -15,17 +16,17 @@ from torch.utils.data import DataLoader, Dataset
 
 from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS
 from gnnchi.data.records import PairRecords, check_pairs, normalize_columns, read_pairs_csv, resolve_duplicates
-from gnnchi.data.splits import SplitName, split_indices
+from gnnchi.data.splits import SplitName, group_keys, split_indices
 from gnnchi.errors import DataValidationError, RowProblem
 from gnnchi.featurizers import collate_graphs
 from gnnchi.systems import CHI, CO2_IL, System
 from gnnchi.systems.chi import CHI_TASKS, DEFAULT_TEMPERATURE_RANGE_K, TASKS
 
-if TYPE_CHECKING:
-    import pandas as pd
 
 log = logging.getLogger(__name__)
 
+
+BAGGING_STREAM = 7919  # seeds each member's draw of training groups apart from the fold and validation draws
 
 def scaler_statistics(table, tasks: tuple[str, ...] = TASKS) -> dict[str, list[float] | float]:
     """Mean/std of 1/T (rows with chi) and of each chi task among ``tasks``; safe defaults where
@@ -193,8 +194,6 @@ class PairDataModule(L.LightningDataModule):
         return resolve_duplicates(table, self.hparams.duplicates, self.system)
 
     def _write_skipped(self, problems) -> None:
-        import pandas as pd
-
         path = Path(self.hparams.skipped_rows_file)
         self.num_skipped_rows = len({(p.source, p.row) for p in problems})
         trainer = getattr(self, "trainer", None)
@@ -213,6 +212,24 @@ class PairDataModule(L.LightningDataModule):
             )
             has_task = records.table[list(self.tasks)].notna().any(axis=1).to_numpy()
             self.indices = {part: rows[has_task[rows]] for part, rows in indices.items()}
+
+    def use_member(self, member: int | None) -> None:
+        """Train ensemble member ``member`` on its own draw of ``bagging_fraction`` of the training groups
+        (the split's groups: polymers under ``split: polymer``); ``None``: every training row again. With no
+        fraction below 1 (the default), every member trains on every training row. Validation and test
+        rows never change."""
+        fraction = getattr(self.hparams, "bagging_fraction", 1.0)
+        self.setup("fit")
+        self._all_train = getattr(self, "_all_train", self.indices["train"])
+        if member is None or fraction >= 1.0:
+            self.indices["train"] = self._all_train
+            return
+        hp = self.hparams
+        groups = group_keys(self.records.table.iloc[self._all_train], hp.split, self.system).to_numpy()
+        distinct = pd.unique(groups)  # in table order: the same draw on every machine
+        rng = np.random.default_rng([hp.seed, BAGGING_STREAM, member])
+        kept = rng.choice(distinct, size=max(1, round(fraction * len(distinct))), replace=False)
+        self.indices["train"] = self._all_train[np.isin(groups, kept)]
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -297,6 +314,10 @@ class ChiDataModule(PairDataModule):
         idac_pairs_per_batch: training batches also carry this many small-molecule pairs with measured
             ln gamma_inf (:func:`gnnchi.data.auxiliary.idac_pairs`), drawn at random each epoch, for the
             model's auxiliary loss (``model.idac_weight``); 0: none. Pairs with a held-out molecule are left out.
+        bagging_fraction: each member of an ensemble trains on its own random share of the training
+            groups (the split's groups: polymers under ``split: polymer``), so members differ in the
+            polymers they know and their spread grows where a prediction leans on a few of them; 1: every
+            member trains on every training row. A single model always trains on every training row.
     """
 
     def __init__(
@@ -318,11 +339,14 @@ class ChiDataModule(PairDataModule):
         tasks: list[str] | None = None,
         hansen_molecules: bool = False,
         idac_pairs_per_batch: int = 0,
+        bagging_fraction: float = 1.0,
     ):
         super().__init__()
         self._check_tasks(tasks)
         if idac_pairs_per_batch < 0:
             raise ValueError(f"idac_pairs_per_batch must be >= 0, got {idac_pairs_per_batch}")
+        if not 0.0 < bagging_fraction <= 1.0:
+            raise ValueError(f"bagging_fraction must be in (0, 1], got {bagging_fraction}")
         self.save_hyperparameters()
 
     def condition_ranges(self) -> dict[str, tuple[float, float]]:

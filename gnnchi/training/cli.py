@@ -150,7 +150,8 @@ class GnnChiCLI(LightningCLI):
         return describe(calibrate_fitted_model(model_file, self.datamodule))
 
     def _fit_ensemble(self, members: int) -> None:
-        """Train member i with seed ``seed_everything + i`` into ``<dirpath>/member_i``; same data split for all."""
+        """Train member i with seed ``seed_everything + i`` into ``<dirpath>/member_i``; the same folds and
+        validation rows for all, and the same training rows unless ``data.bagging_fraction`` draws each its own."""
         base = self.config.fit
         if base.get("ckpt_path"):
             raise GnnChiError("resume an ensemble member by member: set ensemble_members: 1 and its checkpoint.dirpath")
@@ -169,9 +170,11 @@ class GnnChiCLI(LightningCLI):
             self.instantiate_classes()
             if datamodule is not None:  # featurize and split the data once
                 self.datamodule = datamodule
+            self.datamodule.use_member(i)  # its share of the training groups (data.bagging_fraction)
             super()._run_subcommand("fit")
             datamodule = self.datamodule
             best.append(self.trainer.checkpoint_callback.best_model_path or self.trainer.checkpoint_callback.last_model_path)
+        self.datamodule.use_member(None)  # calibration's domain: every training row
         self.config.fit = base
         self.manifest = write_manifest(root / MANIFEST_NAME, best)
 

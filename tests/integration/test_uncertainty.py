@@ -16,6 +16,8 @@ from gnnchi.cli import main
 from gnnchi.inference.calibration import from_record
 from gnnchi.inference.export import export_checkpoint
 from gnnchi.inference.predictor import Predictor
+from gnnchi.models.checkpoint import read_checkpoint
+from gnnchi.models.ensemble import member_checkpoints
 
 CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 POLYMERS = ["*CC(*)c1ccccc1", "*CC(*)[Ge](C)(C)C", "*CCO*", "*CC(*)C(=O)OC", "*CC(*)C1CCCCC1"]
@@ -24,12 +26,14 @@ SOLVENTS = ["Cc1ccccc1", "O", "CCCCCC", "ClC(Cl)Cl", "CC(C)=O"]
 
 @pytest.fixture(scope="module")
 def calibrated_ensemble(tmp_path_factory):
-    """A 2-member quick ensemble whose validation groups are polymers (leave-polymer-out validation)."""
+    """A 2-member quick ensemble whose validation groups are polymers (leave-polymer-out validation), each
+    member trained on its own half of the training polymers (bagging)."""
     workdir = tmp_path_factory.mktemp("calibrated")
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(io.StringIO()) as printed:
         mp.chdir(workdir)
         cli = main(["fit", "--config", CONFIG, "--data.split", "polymer", "--ensemble_members", "2",
-                    "--trainer.logger", "false", "--checkpoint.dirpath", str(workdir / "ens")])  # fmt: skip
+                    "--data.bagging_fraction", "0.5", "--trainer.logger", "false",
+                    "--checkpoint.dirpath", str(workdir / "ens")])  # fmt: skip
     return workdir / "ens" / "ensemble.json", cli.datamodule, printed.getvalue()
 
 
@@ -49,6 +53,16 @@ def test_fit_writes_the_uncertainty_fitted_on_validation_rows_into_the_manifest(
         assert len(uncertainty.domain.kinds[kind].fingerprints) == train[kind].nunique()
     assert uncertainty.calibration["chi_exp"].rows == val["chi_exp"].notna().sum() > 0
     assert "uncertainty: chi_exp: sigma^2 = (" in printed
+
+
+def test_bagged_members_train_on_different_polymers(calibrated_ensemble):
+    """Each member's chi scalers are the statistics of its own training rows: with bagging they differ from
+    each other and from those of every training row (which the calibration's domain keeps)."""
+    manifest, datamodule, _ = calibrated_ensemble
+    means = [read_checkpoint(path)["state_dict"]["net.head.chi_mean"][0].item() for path in member_checkpoints([manifest])]
+    train = datamodule.records.table.iloc[datamodule.indices["train"]]
+    assert abs(means[0] - means[1]) > 1e-4
+    assert all(abs(m - train["chi_exp"].mean()) > 1e-4 for m in means)
 
 
 def test_predict_screen_and_onnx_give_the_calibrated_std(calibrated_ensemble, tmp_path):

@@ -97,3 +97,42 @@ def test_duplicated_and_conflicting_rows_follow_the_policy(tmp_path, policy, cap
         assert len(table) == len(GOOD) and pairs["chi_exp"].tolist() == [pytest.approx(0.4)]
         assert pairs["soluble"].tolist() == [1.0]
     assert dm.summary()["data/conflicting_groups"] == 2
+
+
+def test_bagging_gives_each_member_its_own_share_of_the_training_polymers():
+    """Bundled data, leave-polymer-out fold 0: with bagging_fraction 0.5 each member trains on half of
+    the training polymers (whole polymers: a stereo twin goes with its twin), members differ, validation
+    and test rows never move, None gives every training row back, and the draw is the same each time."""
+
+    def module(fraction):
+        dm = ChiDataModule(split="polymer", test_fold=0, bagging_fraction=fraction)
+        dm.setup("fit")
+        return dm
+
+    dm = module(0.5)
+    table = dm.records.table
+    all_train, val, test = (dm.indices[p].copy() for p in ("train", "val", "test"))
+    polymers = set(table["polymer_group_key"].iloc[all_train])
+    drawn = []
+    for member in (0, 1):
+        dm.use_member(member)
+        rows = dm.indices["train"]
+        kept = set(table["polymer_group_key"].iloc[rows])
+        # every row of a kept polymer is trained on, and nothing else
+        expected = all_train[table["polymer_group_key"].iloc[all_train].isin(kept).to_numpy()]
+        np.testing.assert_array_equal(np.sort(rows), np.sort(expected))
+        assert kept <= polymers and len(kept) == round(0.5 * len(polymers))
+        np.testing.assert_array_equal(dm.indices["val"], val)
+        np.testing.assert_array_equal(dm.indices["test"], test)
+        drawn.append(kept)
+    assert drawn[0] != drawn[1]
+    dm.use_member(None)
+    np.testing.assert_array_equal(dm.indices["train"], all_train)
+    again = module(0.5)
+    again.use_member(0)
+    assert set(table["polymer_group_key"].iloc[again.indices["train"]]) == drawn[0]
+    whole = module(1.0)
+    whole.use_member(1)  # no fraction below 1: every member trains on every row
+    np.testing.assert_array_equal(whole.indices["train"], all_train)
+    with pytest.raises(ValueError, match="bagging_fraction"):
+        ChiDataModule(bagging_fraction=0.0)
