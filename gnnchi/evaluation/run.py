@@ -5,7 +5,8 @@ config's data module must be of it. Writes ``metrics.json`` (per fold, ``mean`` 
 for each baseline), ``report.md``, ``predictions.csv``, the figures (``parity.png`` for a chi or x_co2
 protocol, ``roc.png`` (ROC and reliability of P(soluble)) for ``solubility``; ``calibration.png``;
 for co2_il ``isotherms.png`` and ``isotherms.csv``, :mod:`gnnchi.evaluation.isotherms`), and logs
-them to MLflow.
+them to MLflow; and ``calibration.json``, the std's calibration fitted on every fold's test rows
+(:mod:`gnnchi.evaluation.pooled_calibration`), whose leave-one-fold-out scores are the ``*_pooled`` metrics.
 Trained models stay under ``<models_dir>/<method>/fold_<k>`` and are reused when the fit
 arguments, the configs' contents and the data are unchanged (:mod:`gnnchi.evaluation.fitting`), so an
 interrupted evaluation resumes, and ``solubility`` reuses the models of ``leave-polymer-out`` (the same
@@ -29,9 +30,12 @@ from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_ro
 from gnnchi.evaluation.isotherms import write_isotherm_figure
 from gnnchi.evaluation.metrics import finite, score, summarize
 from gnnchi.evaluation.plots import plot_files, write_plots
+from gnnchi.evaluation.pooled_calibration import add_pooled, novelty_columns
 from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS, SCORED, SYSTEM_PROTOCOLS, protocol_system
 from gnnchi.evaluation.report import report
 from gnnchi.evaluation.tracking import log_evaluation
+from gnnchi.inference.calibration import POOLED_FILE, write_pooled
+from gnnchi.training.calibrate import row_novelty, training_domain
 
 
 def evaluate(
@@ -121,6 +125,9 @@ def evaluate(
         for task in scored.regression:
             frame[f"gnnchi_{task}_spread"] = spread[f"{task}_std"].to_numpy()
         frame["gnnchi_warning"] = ensemble["warning"].to_numpy()
+        novelty = row_novelty(datamodule, parts["test"], training_domain(datamodule, parts["train"]))
+        for column, values in zip(novelty_columns(system), novelty):  # what pooled calibration needs besides the spread
+            frame[column] = values
         context = FoldContext(
             table, parts, fold, spec, models, hp, config.model.init_args, config_args, fold_args, models_dir, fingerprint,
             chemprop_venv,
@@ -133,6 +140,8 @@ def evaluate(
                 frame[f"{name}_{column}"] = pred[column].to_numpy()
         predictions.append(frame)
 
+    predictions, calibration = add_pooled(pd.concat(predictions, ignore_index=True), fold_metrics["gnnchi"], system,
+                                          scored.regression)  # fmt: skip
     result = {
         "protocol": protocol,
         "split": spec.split,
@@ -145,7 +154,7 @@ def evaluate(
         "config_args": config_args,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    write_results(result, pd.concat(predictions, ignore_index=True), output)
+    write_results(result, predictions, output, calibration)
     figures = list(plot_files(protocol))
     if system.name == "co2_il":  # a well-known ionic liquid's isotherms, from the models of the fold that tested it
         predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
@@ -158,12 +167,21 @@ def evaluate(
     return result
 
 
-def write_results(result: dict, predictions: pd.DataFrame, output: Path) -> None:
-    """``metrics.json``, ``report.md``, ``predictions.csv`` and the figures of one protocol's result."""
+def write_results(result: dict, predictions: pd.DataFrame, output: Path, calibration: dict) -> None:
+    """``metrics.json``, ``report.md``, ``predictions.csv``, ``calibration.json`` (``calibration``: fitted on
+    every fold's test rows) and the figures of one protocol's result."""
     predictions.to_csv(output / "predictions.csv", index=False)
+    write_calibration(result, calibration, output)
     (output / "metrics.json").write_text(json.dumps(finite(result), indent=1) + "\n")
     (output / "report.md").write_text(report(result))
     write_plots(predictions, output, result["protocol"])
+
+
+def write_calibration(result: dict, calibration: dict, output: Path) -> Path:
+    """``calibration.json``: the std's calibration fitted on every fold's test rows of ``result``, with its source."""
+    source = {k: result[k] for k in ("protocol", "members", "config_args")}
+    return write_pooled(output / POOLED_FILE, calibration, {
+        **source, "folds": [f["fold"] for f in result["folds"]], "rows": {t: c.rows for t, c in calibration.items()}})  # fmt: skip
 
 
 def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
@@ -178,6 +196,10 @@ def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
         return sorted((f for r in results for f in r["folds"]), key=lambda f: f["fold"])
 
     gnnchi_folds = folds_of(parts)
+    predictions = pd.concat([pd.read_csv(Path(d) / "predictions.csv") for d in fold_outputs], ignore_index=True)
+    system = protocol_system(first["protocol"])
+    predictions, calibration = add_pooled(predictions.sort_values("fold", kind="stable", ignore_index=True),
+                                          gnnchi_folds, system, SCORED[system.name].regression)  # fmt: skip
     result = {
         **{k: first[k] for k in ("protocol", "split", "task", "members", "target", "config_args")},
         "folds": gnnchi_folds,
@@ -188,7 +210,6 @@ def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
     for name in first["baselines"]:
         folds = folds_of([p["baselines"][name] for p in parts])
         result["baselines"][name] = {"folds": folds, **summarize(folds)}
-    predictions = pd.concat([pd.read_csv(Path(d) / "predictions.csv") for d in fold_outputs], ignore_index=True)
     output.mkdir(parents=True, exist_ok=True)
-    write_results(result, predictions.sort_values("fold", kind="stable"), output)
+    write_results(result, predictions, output, calibration)
     return result

@@ -13,14 +13,19 @@ term); ``novelty``: 1 - the highest Tanimoto similarity to a training molecule o
 
 The uncertainty record (:func:`record`, :func:`from_record`) is one JSON-able dict, written by ``fit``
 into the checkpoint (one model) or the ensemble manifest, and by export into the ONNX metadata.
+A pooled calibration (:func:`write_pooled`, :func:`read_pooled`) is fitted by ``evaluate`` on every
+fold's held-out rows and given by the release to a model of the same recipe.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from gnnchi.errors import ModelFileError
 from gnnchi.inference.domain import Domain
 
 RECORD_VERSION = 1
@@ -106,3 +111,23 @@ def from_record(data: dict | None) -> Uncertainty | None:
         return None
     calibration = {task: TaskCalibration(**values) for task, values in data["calibration"].items()}
     return Uncertainty(calibration, Domain.from_json(data["domain"]) if data.get("domain") else None)
+
+
+POOLED_FILE = "calibration.json"  # beside an evaluate protocol's metrics.json
+
+
+def write_pooled(path: str | Path, calibration: dict[str, TaskCalibration], source: dict) -> Path:
+    """Write a calibration fitted on pooled held-out rows; ``source``: what it was fitted on (protocol, folds,
+    members, config arguments), for the model card."""
+    path = Path(path)
+    content = {"version": RECORD_VERSION, "calibration": {t: c._asdict() for t, c in calibration.items()}, "source": source}
+    path.write_text(json.dumps(content, indent=1) + "\n")
+    return path
+
+
+def read_pooled(path: str | Path) -> tuple[dict[str, TaskCalibration], dict]:
+    """The calibration and its source from :func:`write_pooled`'s file."""
+    data = json.loads(Path(path).read_text())
+    if data.get("version") != RECORD_VERSION:
+        raise ModelFileError(f"{path}: calibration record version {data.get('version')!r}, expected {RECORD_VERSION}")
+    return {task: TaskCalibration(**values) for task, values in data["calibration"].items()}, data["source"]

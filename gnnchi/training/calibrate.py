@@ -3,86 +3,158 @@
 The training rows' molecules are the model's domain; each validation row's novelty is measured
 against them, so validation groups (a polymer, under a polymer-grouped split) unseen in training
 teach the calibration how error grows with novelty (:mod:`gnnchi.inference.calibration`).
+``evaluate`` collects the same :class:`HeldOutRows` from each fold's test rows, to fit one calibration
+on every fold's held-out errors (:mod:`gnnchi.evaluation.pooled_calibration`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from gnnchi.chem import make_mol
+from gnnchi.errors import ModelFileError
 from gnnchi.inference.calibration import TaskCalibration, Uncertainty, fit_task, record
 from gnnchi.inference.domain import Domain
 from gnnchi.systems import ELECTROLYTE
 
 
-def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
-    """The uncertainty of the fitted model in ``model_file`` (a checkpoint or an ensemble manifest),
-    from the datamodule's training rows (domain) and validation rows (calibration): per regression
-    task of its system, with the novelty of the system's first and second molecule."""
-    from gnnchi.inference.systems import predict_table_rows, predictor_for_data
+class HeldOutRows(NamedTuple):
+    """What a task's calibration is fitted on, per held-out row [R]: the ensemble mean's error (NaN where
+    the row has no target), the spread over members, the novelty of the system's first and second
+    molecule (:class:`~gnnchi.inference.calibration.TaskCalibration`'s two novelty terms) and the mean."""
 
+    error: np.ndarray
+    spread: np.ndarray
+    novelty_first: np.ndarray
+    novelty_second: np.ndarray
+    prediction: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[HeldOutRows]) -> HeldOutRows:
+        return cls(*(np.concatenate(columns) for columns in zip(*parts)))
+
+    def subset(self, rows: np.ndarray) -> HeldOutRows:
+        return HeldOutRows(*(column[rows] for column in self))
+
+
+def training_domain(datamodule, rows: np.ndarray) -> Domain:
+    """The molecules of the records ``rows`` (positions), by kind: what a fit's novelty is measured against."""
     system = datamodule.system
     if system.name == ELECTROLYTE.name:
-        return _fit_mixture_uncertainty(model_file, datamodule)
-    table = datamodule.records.table
-    train, val = table.iloc[datamodule.indices["train"]], table.iloc[datamodule.indices["val"]]
-    hp = datamodule.hparams
-    molecules = [(m.column, m.kind) for m in system.molecules]
-    domain = Domain.of({kind: [make_mol(s, kind, max_heavy_atoms=hp.max_heavy_atoms) for s in train[column].unique()]
-                        for column, kind in molecules})  # fmt: skip
-    calibration: dict[str, TaskCalibration] = {}
-    if len(val):
-        predictor = predictor_for_data([model_file], datamodule, calibrated=False)
-        predictor.domain = domain  # novelty against this fit's training rows
-        out = predict_table_rows(predictor, val, system)
-        first, second = (predictor.novelty(val[column].tolist(), kind) for column, kind in molecules)
-        for task in system.tasks_of_kind("regression"):
-            prediction = out[task].to_numpy()
-            fitted = fit_task(prediction - val[task].to_numpy(float), out[f"{task}_std"].to_numpy(), first, second,
-                              prediction, relative=system.task(task).relative_uncertainty)  # fmt: skip
-            if fitted is not None:
-                calibration[task] = fitted
-    return Uncertainty(calibration, domain)
+        from gnnchi.inference.electrolyte_predictor import training_domain as mixture_domain
+
+        return mixture_domain(datamodule.records, rows)
+    table, hp = datamodule.records.table.iloc[rows], datamodule.hparams
+    return Domain.of({m.kind: [make_mol(s, m.kind, max_heavy_atoms=hp.max_heavy_atoms) for s in table[m.column].unique()]
+                      for m in system.molecules})  # fmt: skip
 
 
-def _fit_mixture_uncertainty(model_file: Path, datamodule) -> Uncertainty:
-    """:func:`fit_uncertainty` for the electrolyte system: the novelty terms are those of each record's most
-    novel polymer and salt (:func:`gnnchi.inference.electrolyte_predictor.assess_records`)."""
-    from gnnchi.inference.electrolyte_predictor import (
-        NOVELTY_ROLES,
-        ElectrolytePredictor,
-        assess_records,
-        training_domain,
-    )
+def novelty_kinds(system) -> tuple[str, str]:
+    """The molecule kinds of the calibration's two novelty terms: the system's first two molecules
+    (chi: polymer, solvent; co2_il: cation, anion), for the electrolyte system the record's polymer and salt."""
+    if system.name == ELECTROLYTE.name:
+        from gnnchi.inference.electrolyte_predictor import NOVELTY_ROLES
 
-    records, indices = datamodule.records, datamodule.indices
-    domain = training_domain(records, indices["train"])
-    calibration: dict[str, TaskCalibration] = {}
-    if len(indices["val"]):
-        predictor = ElectrolytePredictor(model_file, datamodule.hparams.max_heavy_atoms, calibrated=False)
-        val = records.subset(indices["val"])
-        out = predictor.predict_records(val)
-        novelty = [assess_records(val, domain).novelty[role] for role in NOVELTY_ROLES]
-        for task in datamodule.system.tasks_of_kind("regression"):
-            prediction = out[task].to_numpy()
-            fitted = fit_task(prediction - val.table[task].to_numpy(float), out[f"{task}_std"].to_numpy(), *novelty,
-                              prediction, relative=datamodule.system.task(task).relative_uncertainty)  # fmt: skip
-            if fitted is not None:
-                calibration[task] = fitted
-    return Uncertainty(calibration, domain)
+        return NOVELTY_ROLES
+    return tuple(m.kind for m in system.molecules[:2])
+
+
+def row_novelty(datamodule, rows: np.ndarray, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
+    """[R] each: the novelty against ``domain`` of the records ``rows`` (positions) in :func:`novelty_kinds`."""
+    system, hp = datamodule.system, datamodule.hparams
+    if system.name == ELECTROLYTE.name:
+        from gnnchi.inference.electrolyte_predictor import assess_records
+
+        novelty = assess_records(datamodule.records.subset(rows), domain).novelty
+        return tuple(novelty[kind] for kind in novelty_kinds(system))
+    table, out = datamodule.records.table.iloc[rows], []
+    for molecule in system.molecules[:2]:
+        smiles = table[molecule.column].tolist()
+        unique = list(dict.fromkeys(smiles))
+        values, _ = domain.assess([make_mol(s, molecule.kind, max_heavy_atoms=hp.max_heavy_atoms) for s in unique],
+                                  molecule.kind)  # fmt: skip
+        of = dict(zip(unique, values))
+        out.append(np.array([of[s] for s in smiles], float))
+    return tuple(out)
+
+
+def held_out_rows(models: list[Path], datamodule, rows: np.ndarray, domain: Domain) -> dict[str, HeldOutRows]:
+    """Per regression task of the data module's system, the uncalibrated predictions of ``models`` (checkpoints
+    or an ensemble manifest) for the records ``rows`` (positions), with their novelty against ``domain``."""
+    system = datamodule.system
+    if system.name == ELECTROLYTE.name:
+        from gnnchi.inference.electrolyte_predictor import ElectrolytePredictor
+
+        records = datamodule.records.subset(rows)
+        predictor = ElectrolytePredictor(list(models), datamodule.hparams.max_heavy_atoms, calibrated=False)
+        out, table = predictor.predict_records(records), records.table
+    else:
+        from gnnchi.inference.systems import predict_table_rows, predictor_for_data
+
+        table = datamodule.records.table.iloc[rows]
+        out = predict_table_rows(predictor_for_data(list(models), datamodule, calibrated=False), table, system)
+    first, second = row_novelty(datamodule, rows, domain)
+    return {
+        task: HeldOutRows(out[task].to_numpy(float) - table[task].to_numpy(float), out[f"{task}_std"].to_numpy(float),
+                          first, second, out[task].to_numpy(float))
+        for task in system.tasks_of_kind("regression")
+    }  # fmt: skip
+
+
+def fit_calibration(rows: dict[str, HeldOutRows], system) -> dict[str, TaskCalibration]:
+    """Per task, :func:`~gnnchi.inference.calibration.fit_task` on its held-out rows (a task with too few
+    rows with a target is left out: it keeps its raw spread)."""
+    calibration = {}
+    for task, held in rows.items():
+        fitted = fit_task(*held, relative=system.task(task).relative_uncertainty)
+        if fitted is not None:
+            calibration[task] = fitted
+    return calibration
+
+
+def fit_uncertainty(model_file: Path, datamodule) -> Uncertainty:
+    """The uncertainty of the fitted model in ``model_file`` (a checkpoint or an ensemble manifest),
+    from the datamodule's training rows (domain) and validation rows (calibration)."""
+    indices = datamodule.indices
+    domain = training_domain(datamodule, indices["train"])
+    if not len(indices["val"]):
+        return Uncertainty({}, domain)
+    rows = held_out_rows([model_file], datamodule, indices["val"], domain)
+    return Uncertainty(fit_calibration(rows, datamodule.system), domain)
 
 
 def calibrate_fitted_model(model_file: Path, datamodule) -> Uncertainty:
-    """Fit the uncertainty and write it into ``model_file`` (checkpoint or manifest); say what it is."""
+    """Fit the uncertainty and write it into ``model_file`` (checkpoint or manifest)."""
+    uncertainty = fit_uncertainty(model_file, datamodule)
+    _write_uncertainty(model_file, uncertainty)
+    return uncertainty
+
+
+def adopt_calibration(model_file: Path, calibration: dict[str, TaskCalibration]) -> Uncertainty:
+    """Give the model in ``model_file`` (checkpoint or manifest) ``calibration`` for its tasks (fitted
+    elsewhere: on pooled held-out rows of the same recipe); its domain and other tasks' calibration stay."""
+    from gnnchi.inference.calibration import from_record
+    from gnnchi.models.ensemble import uncertainty_record_of
+
+    own = from_record(uncertainty_record_of([model_file]))
+    if own is None:
+        raise ModelFileError(f"{model_file} has no uncertainty record (fit writes one) to give a calibration to")
+    uncertainty = Uncertainty({**own.calibration, **calibration}, own.domain)
+    _write_uncertainty(model_file, uncertainty)
+    return uncertainty
+
+
+def _write_uncertainty(model_file: Path, uncertainty: Uncertainty) -> None:
     from gnnchi.models.checkpoint import write_uncertainty
     from gnnchi.models.ensemble import member_checkpoints, write_manifest
 
-    uncertainty = fit_uncertainty(model_file, datamodule)
     if model_file.suffix == ".json":
         write_manifest(model_file, member_checkpoints([model_file]), record(uncertainty))
     else:
         write_uncertainty(model_file, record(uncertainty))
-    return uncertainty
 
 
 def describe(uncertainty: Uncertainty) -> str:

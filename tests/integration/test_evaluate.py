@@ -3,11 +3,14 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from gnnchi.cli import main
 from gnnchi.evaluation.metrics import score
+from gnnchi.inference.calibration import fit_task, read_pooled
+from tests.by_hand import novelty_by_hand
 
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
@@ -43,6 +46,17 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
         pred = pd.DataFrame({c: part[f"gnnchi_{c}"].to_numpy() for c in ("chi_exp", "chi_exp_std", "p_soluble")})
         again = score(part, pred)
         assert again["r2_chi_exp"] == pytest.approx(metrics["folds"][fold]["r2_chi_exp"], abs=1e-9)
+    for fold, other in ((0, 1), (1, 0)):  # pooled: fold k's std is calibrated on the other fold's test rows only
+        mine, theirs = predictions[predictions["fold"] == fold], predictions[predictions["fold"] == other]
+        inputs = lambda rows: [rows[f"gnnchi_{c}"] for c in ("chi_exp_spread", "novelty_polymer", "novelty_solvent", "chi_exp")]
+        fitted = fit_task(theirs["gnnchi_chi_exp"] - theirs["chi_exp"], *inputs(theirs), relative=False)
+        std = fitted.sigma(*inputs(mine))
+        np.testing.assert_allclose(mine["gnnchi_chi_exp_std_pooled"], std)
+        error, has = (mine["gnnchi_chi_exp"] - mine["chi_exp"]).abs(), mine["chi_exp"].notna()
+        assert metrics["folds"][fold]["within_2sigma_chi_exp_pooled"] == pytest.approx(np.mean(error[has] <= 2 * std[has]))
+    calibration, source = read_pooled(out / "calibration.json")  # the one release gives: fitted on every fold's rows
+    everything = fit_task(predictions["gnnchi_chi_exp"] - predictions["chi_exp"], *inputs(predictions), relative=False)
+    assert calibration["chi_exp"] == everything and source["folds"] == [0, 1] and source["members"] == 2
     cosmo = predictions.dropna(subset=["cosmo_rs_chi_exp"])
     assert len(cosmo) > 0 and (predictions["gnnchi_chi_exp_std"].dropna() > 0).all()
     assert (out / "parity.png").stat().st_size > 1000 and (out / "calibration.png").stat().st_size > 1000
@@ -116,6 +130,8 @@ def test_evaluate_scores_each_fold_on_rows_its_model_never_saw(small_table, tmp_
             fitted = fit[part] if part != "test" else sorted(test)
             assert sorted(parts[part].tolist()) == fitted, f"fold {fold}: evaluate's {part} rows are not the fit's"
         tested.append(set(test))
+        training = table.loc[parts["train"], "solvent"].unique().tolist()  # novelty: against the fit's training rows
+        assert scored["gnnchi_novelty_solvent"].to_numpy() == pytest.approx(novelty_by_hand(scored["solvent"], training, "solvent"))
     assert not tested[0] & tested[1]
 
 

@@ -4,20 +4,19 @@ the ONNX export all give that calibrated std and flag molecules unlike the train
 import contextlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rdkit import DataStructs
-from rdkit.Chem import rdFingerprintGenerator
 
-from gnnchi.chem import make_mol
 from gnnchi.cli import main
-from gnnchi.inference.calibration import from_record
+from gnnchi.inference.calibration import TaskCalibration, from_record, write_pooled
 from gnnchi.inference.export import export_checkpoint
 from gnnchi.inference.predictor import Predictor
 from gnnchi.models.checkpoint import read_checkpoint
 from gnnchi.models.ensemble import member_checkpoints
+from tests.by_hand import novelty_by_hand
 
 CONFIG = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 POLYMERS = ["*CC(*)c1ccccc1", "*CC(*)[Ge](C)(C)C", "*CCO*", "*CC(*)C(=O)OC", "*CC(*)C1CCCCC1"]
@@ -35,13 +34,6 @@ def calibrated_ensemble(tmp_path_factory):
                     "--data.bagging_fraction", "0.5", "--trainer.logger", "false",
                     "--checkpoint.dirpath", str(workdir / "ens")])  # fmt: skip
     return workdir / "ens" / "ensemble.json", cli.datamodule, printed.getvalue()
-
-
-def novelty_by_hand(smiles: list[str], training: list[str], kind: str) -> np.ndarray:
-    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    train = [generator.GetFingerprint(make_mol(s, kind)) for s in training]
-    return np.array([1.0 - max(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(make_mol(s, kind)), train))
-                     for s in smiles])  # fmt: skip
 
 
 def test_fit_writes_the_uncertainty_fitted_on_validation_rows_into_the_manifest(calibrated_ensemble):
@@ -95,3 +87,30 @@ def test_predict_screen_and_onnx_give_the_calibrated_std(calibrated_ensemble, tm
     onnx = Predictor(paths["pair_model"]).predict(polymers, solvents, 330.0)
     np.testing.assert_allclose(onnx["chi_exp_std"], out["chi_exp_std"], rtol=1e-4, atol=1e-5)
     assert (onnx["warning"] == out["warning"]).all()
+
+
+def test_the_release_gives_the_model_the_pooled_calibration_and_keeps_its_domain(calibrated_ensemble, tmp_path):
+    """``python -m gnnchi.release`` replaces the fit's calibration of the tasks evaluate pooled; the domain, the
+    other tasks' calibration and the predictions stay; a calibration measured with other members is refused."""
+    from gnnchi.release.__main__ import Recipe, pooled_uncertainty
+
+    manifest, _, _ = calibrated_ensemble
+    copy = shutil.copytree(manifest.parent, tmp_path / "ens") / manifest.name
+    before = from_record(json.loads(copy.read_text())["uncertainty"])
+    pooled = {"chi_exp": TaskCalibration(a=2.0, b=0.3, c_polymer=0.0, c_solvent=0.0, rows=100)}
+    source = {"protocol": "leave-polymer-out", "folds": [0, 1], "members": 2, "config_args": []}
+    recipe = Recipe(("quick.yaml",), copy, tmp_path, write_pooled(tmp_path / "calibration.json", pooled, source))
+    card = pooled_uncertainty(recipe, copy)
+    after = from_record(json.loads(copy.read_text())["uncertainty"])
+    assert after.calibration == {**before.calibration, **pooled} and card["source"] == source
+    for kind, domain in before.domain.kinds.items():
+        assert (after.domain.kinds[kind].fingerprints == domain.fingerprints).all()
+    polymers, solvents = POLYMERS[:1] * len(SOLVENTS), SOLVENTS
+    raw = Predictor(copy, calibrated=False).predict(polymers, solvents, 300.0)
+    out = Predictor(copy).predict(polymers, solvents, 300.0)
+    np.testing.assert_allclose(out["chi_exp_std"], np.sqrt((2.0 * raw["chi_exp_std"]) ** 2 + 0.3**2), rtol=1e-5)
+    np.testing.assert_allclose(out["chi_exp"], raw["chi_exp"])
+
+    write_pooled(recipe.calibration, pooled, {**source, "members": 3})
+    with pytest.raises(SystemExit, match="3 members"):
+        pooled_uncertainty(recipe, copy)
