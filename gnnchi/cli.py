@@ -25,6 +25,7 @@ VERBS = {
     "map": "a PNG map of candidate solvents around one polymer in the model's u-space, coloured by predicted chi",
     "evaluate": "score gnnchi and the baselines on every fold of a protocol",
     "tune": "Optuna search of settings, scored on grouped inner validation inside one outer training part; resumable",
+    "calibrate": "give a fitted model the std calibration that evaluate fitted on every fold's test rows of its recipe",
     "info": "show a model's card: a shipped model's data, versions, recipe and measured metrics",
 }
 
@@ -87,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a checkpoint written by fit; several, or an ensemble.json, export an ensemble")  # fmt: skip
     export.add_argument("--output", default="export/gnnchi.onnx", help="the pair model; its parts go beside it")
     export.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |onnx - torch|")
+
+    calibrate = verb("calibrate")
+    calibrate.add_argument("--ckpt", required=True, help="the checkpoint or ensemble.json written by fit (changed in place)")
+    calibrate.add_argument("--calibration", required=True,
+                           help="the calibration.json that evaluate wrote for the same recipe and number of members")  # fmt: skip
 
     model_help = ("an exported .onnx model, or .ckpt checkpoints / an ensemble.json (an ensemble); default: the "
                   "shipped model of the system asked for (co2_il for ionic liquids: --cations/--anions, or an input "
@@ -246,6 +252,11 @@ def run_own_verb(argv: list[str]) -> int:
         return 0
     if options.verb == "info":
         print(model_info(options.model, options.system))
+        return 0
+    if options.verb == "calibrate":
+        from gnnchi.training.calibrate import adopt_and_describe
+
+        print(adopt_and_describe(Path(options.ckpt), Path(options.calibration)))
         return 0
     if options.verb == "export":
         configure_process()

@@ -84,17 +84,10 @@ def main(argv: list[str] | None = None) -> None:
 def pooled_uncertainty(recipe: Recipe, manifest: Path) -> dict:
     """Give the fitted ensemble the recipe's pooled calibration; what the card says about it."""
     from gnnchi.inference.calibration import read_pooled
-    from gnnchi.models.ensemble import member_checkpoints
-    from gnnchi.training.calibrate import adopt_calibration
+    from gnnchi.training.calibrate import adopt_and_describe
 
+    print(adopt_and_describe(manifest, recipe.calibration), flush=True)
     calibration, source = read_pooled(recipe.calibration)
-    members = len(member_checkpoints([manifest]))
-    if source.get("members") != members:
-        raise SystemExit(f"{recipe.calibration} was measured with {source.get('members')} members, the model has "
-                         f"{members}: run evaluate with the release recipe first (README)")  # fmt: skip
-    adopt_calibration(manifest, calibration)
-    print(f"calibration of {', '.join(calibration)}: pooled over {source['protocol']} folds {source['folds']} "
-          f"({recipe.calibration})", flush=True)  # fmt: skip
     return {"calibration": {task: c._asdict() for task, c in calibration.items()}, "fitted_on": str(recipe.calibration),
             "source": source}  # fmt: skip
 

@@ -133,18 +133,33 @@ def calibrate_fitted_model(model_file: Path, datamodule) -> Uncertainty:
     return uncertainty
 
 
-def adopt_calibration(model_file: Path, calibration: dict[str, TaskCalibration]) -> Uncertainty:
-    """Give the model in ``model_file`` (checkpoint or manifest) ``calibration`` for its tasks (fitted
-    elsewhere: on pooled held-out rows of the same recipe); its domain and other tasks' calibration stay."""
-    from gnnchi.inference.calibration import from_record
-    from gnnchi.models.ensemble import uncertainty_record_of
+def adopt_calibration(model_file: Path, calibration_file: Path) -> tuple[Uncertainty, dict]:
+    """Give the model in ``model_file`` (checkpoint or manifest) the calibration evaluate pooled over the folds
+    of its recipe (``calibration_file``, :func:`~gnnchi.inference.calibration.write_pooled`) for the tasks it
+    holds; the domain and other tasks' calibration stay. A calibration measured with another number of
+    members is refused (the spread, and so the weight it gets, depends on it). Returns the model's new
+    uncertainty and the calibration's source."""
+    from gnnchi.inference.calibration import from_record, read_pooled
+    from gnnchi.models.ensemble import member_checkpoints, uncertainty_record_of
 
+    calibration, source = read_pooled(calibration_file)
+    members = len(member_checkpoints([model_file]))
+    if source.get("members") != members:
+        raise ModelFileError(f"{calibration_file} was measured with ensembles of {source.get('members')} members; "
+                             f"{model_file} has {members}")  # fmt: skip
     own = from_record(uncertainty_record_of([model_file]))
     if own is None:
         raise ModelFileError(f"{model_file} has no uncertainty record (fit writes one) to give a calibration to")
     uncertainty = Uncertainty({**own.calibration, **calibration}, own.domain)
     _write_uncertainty(model_file, uncertainty)
-    return uncertainty
+    return uncertainty, source
+
+
+def adopt_and_describe(model_file: Path, calibration_file: Path) -> str:
+    """:func:`adopt_calibration`, and one line saying what the model's std now is for the tasks it changed."""
+    uncertainty, source = adopt_calibration(model_file, calibration_file)
+    adopted = Uncertainty({t: c for t, c in uncertainty.calibration.items() if t in source["rows"]}, uncertainty.domain)
+    return describe(adopted, f"test rows of {source['protocol']} folds {source['folds']} ({calibration_file})")
 
 
 def _write_uncertainty(model_file: Path, uncertainty: Uncertainty) -> None:
@@ -157,14 +172,14 @@ def _write_uncertainty(model_file: Path, uncertainty: Uncertainty) -> None:
         write_uncertainty(model_file, record(uncertainty))
 
 
-def describe(uncertainty: Uncertainty) -> str:
+def describe(uncertainty: Uncertainty, fitted_on: str = "validation rows") -> str:
     """One line per calibrated task, for the fit summary."""
     if not uncertainty.calibration:
         return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
     first, second = list(uncertainty.domain.kinds)[:2] if uncertainty.domain is not None else ("polymer", "solvent")
     parts = [
         f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} {task})^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
-        f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} validation rows"
+        f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} {fitted_on}"
         for task, c in uncertainty.calibration.items()
     ]
     return "uncertainty: " + "; ".join(parts)

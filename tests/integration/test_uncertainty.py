@@ -89,20 +89,22 @@ def test_predict_screen_and_onnx_give_the_calibrated_std(calibrated_ensemble, tm
     assert (onnx["warning"] == out["warning"]).all()
 
 
-def test_the_release_gives_the_model_the_pooled_calibration_and_keeps_its_domain(calibrated_ensemble, tmp_path):
-    """``python -m gnnchi.release`` replaces the fit's calibration of the tasks evaluate pooled; the domain, the
-    other tasks' calibration and the predictions stay; a calibration measured with other members is refused."""
+def test_calibrate_gives_the_model_the_pooled_calibration_and_keeps_its_domain(calibrated_ensemble, tmp_path, capsys):
+    """``calibrate`` (and the release, through the same function) replaces the fit's calibration of the tasks
+    evaluate pooled; the domain, the other tasks' calibration and the predictions stay; a calibration
+    measured with another number of members is refused."""
     from gnnchi.release.__main__ import Recipe, pooled_uncertainty
 
     manifest, _, _ = calibrated_ensemble
     copy = shutil.copytree(manifest.parent, tmp_path / "ens") / manifest.name
     before = from_record(json.loads(copy.read_text())["uncertainty"])
     pooled = {"chi_exp": TaskCalibration(a=2.0, b=0.3, c_polymer=0.0, c_solvent=0.0, rows=100)}
-    source = {"protocol": "leave-polymer-out", "folds": [0, 1], "members": 2, "config_args": []}
-    recipe = Recipe(("quick.yaml",), copy, tmp_path, write_pooled(tmp_path / "calibration.json", pooled, source))
-    card = pooled_uncertainty(recipe, copy)
+    source = {"protocol": "leave-polymer-out", "folds": [0, 1], "members": 2, "config_args": [], "rows": {"chi_exp": 100}}
+    calibration_file = write_pooled(tmp_path / "calibration.json", pooled, source)
+    main(["calibrate", "--ckpt", str(copy), "--calibration", str(calibration_file)])
+    assert "chi_exp: sigma^2 = (2.00 spread)^2 + 0.300^2" in capsys.readouterr().out
     after = from_record(json.loads(copy.read_text())["uncertainty"])
-    assert after.calibration == {**before.calibration, **pooled} and card["source"] == source
+    assert after.calibration == {**before.calibration, **pooled}
     for kind, domain in before.domain.kinds.items():
         assert (after.domain.kinds[kind].fingerprints == domain.fingerprints).all()
     polymers, solvents = POLYMERS[:1] * len(SOLVENTS), SOLVENTS
@@ -111,6 +113,10 @@ def test_the_release_gives_the_model_the_pooled_calibration_and_keeps_its_domain
     np.testing.assert_allclose(out["chi_exp_std"], np.sqrt((2.0 * raw["chi_exp_std"]) ** 2 + 0.3**2), rtol=1e-5)
     np.testing.assert_allclose(out["chi_exp"], raw["chi_exp"])
 
-    write_pooled(recipe.calibration, pooled, {**source, "members": 3})
-    with pytest.raises(SystemExit, match="3 members"):
-        pooled_uncertainty(recipe, copy)
+    card = pooled_uncertainty(Recipe(("quick.yaml",), copy, tmp_path, calibration_file), copy)
+    assert card["source"] == source and card["calibration"]["chi_exp"]["a"] == 2.0
+
+    write_pooled(calibration_file, pooled, {**source, "members": 3})
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--ckpt", str(copy), "--calibration", str(calibration_file)])
+    assert "measured with ensembles of 3 members" in capsys.readouterr().err

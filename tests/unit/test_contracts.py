@@ -73,7 +73,7 @@ def test_help_lists_every_verb_once_under_the_program_name(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert set(VERBS) == {"fit", "validate", "test", "export", "predict", "screen", "encode", "map", "evaluate", "tune", "info"}
+    assert set(VERBS) == {"fit", "validate", "test", "export", "predict", "screen", "encode", "map", "evaluate", "tune", "calibrate", "info"}
     for verb, purpose in VERBS.items():
         assert verb in out and purpose.split()[0] in out
     assert "Run inference on your data" not in out  # Lightning's unreachable predict is gone
