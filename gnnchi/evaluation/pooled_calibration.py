@@ -30,11 +30,16 @@ def novelty_columns(system) -> tuple[str, str]:
 def held_out_of(predictions: pd.DataFrame, system, tasks: tuple[str, ...]) -> dict[int, dict[str, HeldOutRows]]:
     """Per fold, per task, evaluate's prediction rows as :class:`HeldOutRows`."""
     first, second = novelty_columns(system)
+    missing = sorted({first, second} - set(predictions.columns))
+    if missing:
+        raise GnnChiError(f"the predictions lack {missing} (written by evaluate before pooled calibration): "
+                          "run benchmarks/pooled_calibration.py on that run")  # fmt: skip
 
     def held(rows: pd.DataFrame, task: str) -> HeldOutRows:
         prediction = rows[f"gnnchi_{task}"].to_numpy(float)
-        return HeldOutRows(prediction - rows[task].to_numpy(float), rows[f"gnnchi_{task}_spread"].to_numpy(float),
-                           rows[first].to_numpy(float), rows[second].to_numpy(float), prediction)  # fmt: skip
+        return HeldOutRows(error=prediction - rows[task].to_numpy(float), spread=rows[f"gnnchi_{task}_spread"].to_numpy(float),
+                           novelty_first=rows[first].to_numpy(float), novelty_second=rows[second].to_numpy(float),
+                           prediction=prediction)  # fmt: skip
 
     return {int(fold): {task: held(rows, task) for task in tasks} for fold, rows in predictions.groupby("fold", sort=True)}
 
@@ -44,7 +49,8 @@ def add_pooled(
 ) -> tuple[pd.DataFrame, dict[str, TaskCalibration]]:
     """The predictions with ``gnnchi_<task>_std_pooled`` (each fold's std calibrated on the other folds' rows;
     with one fold, none) and the folds' metrics (``fold_metrics``, updated in place) with its coverage and
-    Spearman (``*_pooled``); and the calibration fitted on every fold's rows."""
+    Spearman (``*_pooled``); and the calibration fitted on every fold's rows. Where the other folds have
+    too few rows with a target to fit a calibration, the fold gets no pooled std (NaN) and no pooled scores."""
     held = held_out_of(predictions, system, tasks)
     pooled = fit_calibration({t: HeldOutRows.concat([rows[t] for rows in held.values()]) for t in tasks}, system)
     if len(held) < 2:
@@ -55,10 +61,14 @@ def add_pooled(
         calibration = fit_calibration(others, system)  # never this fold's rows
         in_fold = (predictions["fold"] == fold).to_numpy()
         scores = next(m for m in fold_metrics if m["fold"] == fold)
-        for task, held_rows in rows.items():
-            std = calibration[task].sigma(*held_rows[1:]) if task in calibration else held_rows.spread
+        for task in tasks:
+            if task not in calibration:
+                predictions.loc[in_fold, f"gnnchi_{task}_std_pooled"] = np.nan
+                continue
+            r = rows[task]
+            std = calibration[task].sigma(r.spread, r.novelty_first, r.novelty_second, r.prediction)
             predictions.loc[in_fold, f"gnnchi_{task}_std_pooled"] = std
-            target = held_rows.prediction - held_rows.error
-            measured = regression_scores(target, held_rows.prediction, np.asarray(std, float), task)
+            target = predictions.loc[in_fold, task].to_numpy(float)
+            measured = regression_scores(target, r.prediction, np.asarray(std, float), task)
             scores.update({f"{k}_pooled": v for k, v in measured.items() if "sigma" in k or "spearman" in k})
     return predictions, pooled

@@ -189,8 +189,8 @@ def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
     one run had done every fold; ``seconds`` is the sum of the runs'."""
     parts = [json.loads((Path(d) / "metrics.json").read_text()) for d in fold_outputs]
     first = parts[0]
-    if any(p["protocol"] != first["protocol"] or p["config_args"] != first["config_args"] for p in parts):
-        raise GnnChiError("the fold results come from different protocols or configs")
+    if any(p[k] != first[k] for p in parts for k in ("protocol", "config_args", "members")):
+        raise GnnChiError("the fold results come from different protocols, configs or ensemble sizes")
 
     def folds_of(results: list[dict]) -> list[dict]:
         return sorted((f for r in results for f in r["folds"]), key=lambda f: f["fold"])

@@ -42,7 +42,7 @@ class TaskCalibration(NamedTuple):
     b: float
     c_polymer: float
     c_solvent: float
-    rows: int  # validation rows it was fitted on
+    rows: int  # held-out rows it was fitted on (a fit's validation rows; evaluate's test rows when pooled)
     d: float = 0.0
 
     def sigma(
@@ -127,7 +127,15 @@ def write_pooled(path: str | Path, calibration: dict[str, TaskCalibration], sour
 
 def read_pooled(path: str | Path) -> tuple[dict[str, TaskCalibration], dict]:
     """The calibration and its source from :func:`write_pooled`'s file."""
-    data = json.loads(Path(path).read_text())
-    if data.get("version") != RECORD_VERSION:
-        raise ModelFileError(f"{path}: calibration record version {data.get('version')!r}, expected {RECORD_VERSION}")
-    return {task: TaskCalibration(**values) for task, values in data["calibration"].items()}, data["source"]
+    try:
+        data = json.loads(Path(path).read_text())
+        version, source = data.get("version"), dict(data["source"])
+        calibration = {task: TaskCalibration(**values) for task, values in data["calibration"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ModelFileError(f"{path} is not a calibration written by evaluate ({type(err).__name__}: {err})") from None
+    if version != RECORD_VERSION:
+        raise ModelFileError(f"{path}: calibration record version {version!r}, expected {RECORD_VERSION}")
+    missing = {"protocol", "folds", "members"} - set(source)
+    if missing:
+        raise ModelFileError(f"{path}: its source lacks {sorted(missing)}")
+    return calibration, source

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fit_seconds", type=float, help="with --from_checkpoints: how long that fit took (the card)")
     options = parser.parse_args(argv)
     recipe, model = RECIPES[options.system], model_file(options.system)
+    if recipe.calibration:  # before a long fit: the calibration the model will get must be of this recipe
+        check_calibration(recipe)
     started = time.perf_counter()
     manifest = Path(options.from_checkpoints) if options.from_checkpoints else recipe.manifest
     if not options.from_checkpoints:
@@ -79,6 +81,21 @@ def main(argv: list[str] | None = None) -> None:
         },
     )
     print(f"shipped model: {model} ({card['size_bytes'] / 1e6:.1f} MB), card: {card_file(options.system)}")
+
+
+def check_calibration(recipe: Recipe) -> None:
+    """Refuse a missing pooled calibration, or one measured with another ensemble size than the recipe's."""
+    import yaml
+
+    from gnnchi.inference.calibration import read_pooled
+
+    members = 1
+    for config in recipe.configs:
+        members = (yaml.safe_load(Path(config).read_text()) or {}).get("ensemble_members", members)
+    _, source = read_pooled(recipe.calibration)
+    if source["members"] != members:
+        raise SystemExit(f"{recipe.calibration} was measured with {source['members']} members, the recipe fits "
+                         f"{members}: evaluate leave-polymer-out with --members {members} first (docs/evaluation)")  # fmt: skip
 
 
 def pooled_uncertainty(recipe: Recipe, manifest: Path) -> dict:

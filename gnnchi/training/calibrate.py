@@ -23,8 +23,8 @@ from gnnchi.systems import ELECTROLYTE
 
 class HeldOutRows(NamedTuple):
     """What a task's calibration is fitted on, per held-out row [R]: the ensemble mean's error (NaN where
-    the row has no target), the spread over members, the novelty of the system's first and second
-    molecule (:class:`~gnnchi.inference.calibration.TaskCalibration`'s two novelty terms) and the mean."""
+    the row has no target), the spread over members, the novelty of the molecules of :func:`novelty_kinds`
+    (:class:`~gnnchi.inference.calibration.TaskCalibration`'s two novelty terms) and the mean."""
 
     error: np.ndarray
     spread: np.ndarray
@@ -35,9 +35,6 @@ class HeldOutRows(NamedTuple):
     @classmethod
     def concat(cls, parts: list[HeldOutRows]) -> HeldOutRows:
         return cls(*(np.concatenate(columns) for columns in zip(*parts)))
-
-    def subset(self, rows: np.ndarray) -> HeldOutRows:
-        return HeldOutRows(*(column[rows] for column in self))
 
 
 def training_domain(datamodule, rows: np.ndarray) -> Domain:
@@ -109,7 +106,8 @@ def fit_calibration(rows: dict[str, HeldOutRows], system) -> dict[str, TaskCalib
     rows with a target is left out: it keeps its raw spread)."""
     calibration = {}
     for task, held in rows.items():
-        fitted = fit_task(*held, relative=system.task(task).relative_uncertainty)
+        fitted = fit_task(held.error, held.spread, held.novelty_first, held.novelty_second, held.prediction,
+                          relative=system.task(task).relative_uncertainty)  # fmt: skip
         if fitted is not None:
             calibration[task] = fitted
     return calibration
@@ -133,33 +131,44 @@ def calibrate_fitted_model(model_file: Path, datamodule) -> Uncertainty:
     return uncertainty
 
 
-def adopt_calibration(model_file: Path, calibration_file: Path) -> tuple[Uncertainty, dict]:
-    """Give the model in ``model_file`` (checkpoint or manifest) the calibration evaluate pooled over the folds
-    of its recipe (``calibration_file``, :func:`~gnnchi.inference.calibration.write_pooled`) for the tasks it
-    holds; the domain and other tasks' calibration stay. A calibration measured with another number of
-    members is refused (the spread, and so the weight it gets, depends on it). Returns the model's new
-    uncertainty and the calibration's source."""
+def adopt_calibration(model_file: Path, calibration_file: Path) -> tuple[dict[str, TaskCalibration], dict]:
+    """Give the model in ``model_file`` (a checkpoint or an ensemble manifest) the calibration evaluate pooled
+    over the folds of its recipe (``calibration_file``, :func:`~gnnchi.inference.calibration.write_pooled`) for
+    the tasks it holds; the domain and other tasks' calibration stay. Refused: another system's calibration,
+    or one measured with another number of members (the spread, and so the weight it gets, depends on it).
+    Returns the calibration adopted and its source."""
+    from gnnchi.evaluation.protocols import protocol_system
     from gnnchi.inference.calibration import from_record, read_pooled
+    from gnnchi.models.checkpoint import read_checkpoint
     from gnnchi.models.ensemble import member_checkpoints, uncertainty_record_of
 
+    if model_file.suffix not in (".ckpt", ".json"):
+        raise ModelFileError(f"{model_file}: give the checkpoint or ensemble.json that fit wrote (then export it again)")
     calibration, source = read_pooled(calibration_file)
-    members = len(member_checkpoints([model_file]))
-    if source.get("members") != members:
-        raise ModelFileError(f"{calibration_file} was measured with ensembles of {source.get('members')} members; "
-                             f"{model_file} has {members}")  # fmt: skip
+    if not calibration:
+        raise ModelFileError(f"{calibration_file} calibrates no task (too few test rows with a target)")
+    members = member_checkpoints([model_file])
+    system = read_checkpoint(members[0])["gnnchi"].get("system")
+    measured_on = protocol_system(source["protocol"]).name
+    if measured_on != system:
+        raise ModelFileError(f"{calibration_file} calibrates the {measured_on} system; {model_file} is a {system} model")
+    if source["members"] != len(members):
+        raise ModelFileError(f"{calibration_file} was measured with ensembles of {source['members']} members; "
+                             f"{model_file} has {len(members)}")  # fmt: skip
     own = from_record(uncertainty_record_of([model_file]))
     if own is None:
         raise ModelFileError(f"{model_file} has no uncertainty record (fit writes one) to give a calibration to")
-    uncertainty = Uncertainty({**own.calibration, **calibration}, own.domain)
-    _write_uncertainty(model_file, uncertainty)
-    return uncertainty, source
+    _write_uncertainty(model_file, Uncertainty({**own.calibration, **calibration}, own.domain))
+    return calibration, source
 
 
 def adopt_and_describe(model_file: Path, calibration_file: Path) -> str:
     """:func:`adopt_calibration`, and one line saying what the model's std now is for the tasks it changed."""
-    uncertainty, source = adopt_calibration(model_file, calibration_file)
-    adopted = Uncertainty({t: c for t, c in uncertainty.calibration.items() if t in source["rows"]}, uncertainty.domain)
-    return describe(adopted, f"test rows of {source['protocol']} folds {source['folds']} ({calibration_file})")
+    from gnnchi.evaluation.protocols import protocol_system
+
+    calibration, source = adopt_calibration(model_file, calibration_file)
+    fitted_on = f"test rows of {source['protocol']} folds {source['folds']}"
+    return describe(Uncertainty(calibration, None), fitted_on, novelty_kinds(protocol_system(source["protocol"])))
 
 
 def _write_uncertainty(model_file: Path, uncertainty: Uncertainty) -> None:
@@ -172,11 +181,12 @@ def _write_uncertainty(model_file: Path, uncertainty: Uncertainty) -> None:
         write_uncertainty(model_file, record(uncertainty))
 
 
-def describe(uncertainty: Uncertainty, fitted_on: str = "validation rows") -> str:
-    """One line per calibrated task, for the fit summary."""
+def describe(uncertainty: Uncertainty, fitted_on: str = "validation rows", kinds: tuple[str, str] | None = None) -> str:
+    """One line per calibrated task, for the fit summary; ``kinds``: the novelty terms' molecule kinds
+    (default: the domain's first two)."""
     if not uncertainty.calibration:
         return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
-    first, second = list(uncertainty.domain.kinds)[:2] if uncertainty.domain is not None else ("polymer", "solvent")
+    first, second = kinds or list(uncertainty.domain.kinds)[:2]
     parts = [
         f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} {task})^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
         f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} {fitted_on}"

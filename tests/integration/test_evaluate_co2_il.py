@@ -9,6 +9,8 @@ import pytest
 
 from gnnchi.cli import main
 from gnnchi.evaluation.isotherms import EXAMPLE
+from gnnchi.inference.calibration import read_pooled
+from tests.by_hand import novelty_by_hand
 
 CONFIGS = Path(__file__).parents[2] / "configs"
 CO2_IL = str(CONFIGS / "co2_il.yaml")
@@ -102,6 +104,14 @@ def test_evaluate_leave_cation_out_scores_gnnchi_and_the_forest_on_unseen_cation
     np.testing.assert_allclose(written.to_numpy(), predicted, rtol=0, atol=1e-9)
 
     assert (predictions["gnnchi_x_co2_std"] > 0).all() and predictions["gnnchi_x_co2"].between(0, 1).all()
+    for fold in folds:  # pooled calibration: the test cations are new to the fold's training rows, anions may not be
+        scored = predictions[predictions["fold"] == fold]
+        training = table.drop(index=sorted(tested[fold]))  # train and validation rows: a superset of training
+        assert (scored["gnnchi_novelty_cation"] >= novelty_by_hand(scored["cation"], training["cation"].unique(), "cation") - 1e-9).all()
+        assert scored["gnnchi_novelty_anion"].between(0, 1).all()
+    assert {"within_2sigma_x_co2_pooled", "spearman_abs_error_std_x_co2_pooled"} <= set(metrics["mean"])
+    calibration, source = read_pooled(out / "calibration.json")
+    assert set(calibration) == {"x_co2"} and source["protocol"] == "leave-cation-out" and source["members"] == 2
     report = (out / "report.md").read_text()
     assert "| gnnchi (ensemble) |" in report and "| il_random_forest |" in report and "n_x_co2" in report
     assert (out / "parity.png").stat().st_size > 1000 and (out / "calibration.png").stat().st_size > 1000

@@ -1,11 +1,14 @@
 """Pooled calibration (gnnchi.evaluation.pooled_calibration): one calibration fitted on every fold's held-out
 rows, and each fold scored under a calibration that never saw that fold's rows."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
+from gnnchi.errors import GnnChiError
 from gnnchi.evaluation.pooled_calibration import add_pooled
 from gnnchi.inference.calibration import TaskCalibration, read_pooled, write_pooled
 from gnnchi.systems import CHI
@@ -67,3 +70,37 @@ def test_the_pooled_calibration_file_round_trips(tmp_path):
     calibration = {"chi_exp": TaskCalibration(a=1.1, b=0.26, c_polymer=0.0, c_solvent=0.87, rows=1190)}
     source = {"protocol": "leave-polymer-out", "folds": [0, 1, 2, 3, 4], "members": 5, "config_args": ["--config", "c.yaml"]}
     assert read_pooled(write_pooled(tmp_path / "calibration.json", calibration, source)) == (calibration, source)
+
+
+def fold_output(folder, fold_rows: pd.DataFrame, members: int = 2) -> None:
+    """What an evaluate run of one fold writes, as far as merging reads it."""
+    folder.mkdir(parents=True)
+    fold = int(fold_rows["fold"].iloc[0])
+    result = {"protocol": "leave-polymer-out", "split": "polymer", "task": "chi_exp", "members": members, "target": None,
+              "config_args": ["--config", "c.yaml"], "folds": [{"fold": fold, "r2_chi_exp": 0.5}], "baselines": {},
+              "seconds": 1.0}  # fmt: skip
+    (folder / "metrics.json").write_text(json.dumps(result))
+    fold_rows.assign(soluble=np.nan, gnnchi_p_soluble=np.nan, gnnchi_chi_exp_std=fold_rows["gnnchi_chi_exp_spread"]).to_csv(
+        folder / "predictions.csv", index=False
+    )
+
+
+def test_merging_fold_runs_scores_and_writes_the_pooled_calibration_as_one_run_would(tmp_path):
+    from gnnchi.evaluation.run import merge_fold_results
+
+    frame = predictions(rows_per_fold=200)
+    for fold in range(3):
+        fold_output(tmp_path / f"fold_{fold}", frame[frame["fold"] == fold])
+    result = merge_fold_results([tmp_path / f"fold_{f}" for f in (2, 0, 1)], tmp_path / "merged")
+    folds = [{"fold": f} for f in range(3)]
+    expected, calibration = add_pooled(frame, folds, CHI, ("chi_exp",))
+    for merged, alone in zip(result["folds"], folds):
+        assert merged["within_1sigma_chi_exp_pooled"] == pytest.approx(alone["within_1sigma_chi_exp_pooled"])
+    written = pd.read_csv(tmp_path / "merged" / "predictions.csv")
+    np.testing.assert_allclose(written["gnnchi_chi_exp_std_pooled"], expected["gnnchi_chi_exp_std_pooled"])
+    stored, source = read_pooled(tmp_path / "merged" / "calibration.json")
+    assert stored == calibration and source["folds"] == [0, 1, 2] and source["members"] == 2
+
+    fold_output(tmp_path / "other", frame[frame["fold"] == 0], members=3)
+    with pytest.raises(GnnChiError, match="ensemble sizes"):
+        merge_fold_results([tmp_path / "other", tmp_path / "fold_1"], tmp_path / "bad")
