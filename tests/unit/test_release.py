@@ -42,7 +42,7 @@ def test_the_shipped_model_matches_this_code(system):
         assert meta.get(onnx_format.SYSTEM, DEFAULT_SYSTEM) == system
         assert json.loads(meta[onnx_format.TASKS]) == list(SYSTEMS[system].task_names)
     size = sum(p.stat().st_size for p in files.values())
-    assert size == card["size_bytes"] and size <= 25e6
+    assert size == card["size_bytes"] and size <= 30e6  # chi: 27 MB for 5 members; a guard against accidental growth
 
 
 @pytest.mark.parametrize("system", SHIPPED_SYSTEMS)
