@@ -69,8 +69,9 @@ def report(result: dict) -> str:
         lines += ["", "## Uncertainty (gnnchi ensemble)", "",
                   "`within_zsigma`: share of test points with |error| ≤ z·std (a Gaussian gives 0.683 and 0.954) "
                   "for the std gnnchi outputs, calibrated on each fold's validation rows (spread over members "
-                  "and novelty of each molecule); `_spread`: the same for the raw spread over members; "
-                  "`spearman_abs_error_std`: rank correlation of |error| with std.", "",
+                  "and novelty of each molecule); `_spread`: the same for the raw spread over members; `_pooled`: "
+                  "for the std calibrated on the other folds' test rows only (`calibration.json` holds the one "
+                  "fitted on every fold's); `spearman_abs_error_std`: rank correlation of |error| with std.", "",
                   "| metric | mean ± std |", "| --- | --- |"]  # fmt: skip
         lines += [f"| {k} | {_cell(result, k)} |" for k in calibration]
     lines += [
