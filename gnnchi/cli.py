@@ -494,6 +494,15 @@ def model_info(model: str | None, system: str) -> str:
                                                       "data_sha256", "size_bytes", "fit_seconds") if key in card]  # fmt: skip
         recipe = card.get("recipe", {})
         lines.append(f"  recipe: {recipe.get('command')} ({recipe.get('members')} members)")
+        pooled = card.get("uncertainty")
+        if pooled:  # the calibration the release gave the model (gnnchi.evaluation.pooled_calibration)
+            from gnnchi.inference.calibration import TaskCalibration, Uncertainty
+            from gnnchi.systems import get_system
+            from gnnchi.training.calibrate import describe, novelty_kinds
+
+            calibration = {task: TaskCalibration(**c) for task, c in pooled["calibration"].items()}
+            source = f"test rows of {pooled['source']['protocol']} folds {pooled['source']['folds']} ({pooled['fitted_on']})"
+            lines.append("  " + describe(Uncertainty(calibration, None), source, novelty_kinds(get_system(system))))
         for protocol, m in card.get("evaluate", {}).get("protocols", {}).items():
             spread = f" ± {m['std']:.3f}" if m.get("std") is not None else ""
             lines.append(f"  evaluate {protocol}: {m['metric']} = {m['mean']:.3f}{spread} "

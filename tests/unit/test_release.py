@@ -146,6 +146,9 @@ def test_info_prints_the_card_and_says_whether_it_is_current(system, capsys, mon
     assert card["data_sha256"] in out and "up to date" in out and f"{card['recipe']['members']} members" in out
     for protocol, measured in card["evaluate"]["protocols"].items():
         assert f"evaluate {protocol}: {measured['metric']} = {measured['mean']:.3f}" in out
+    for task, c in (card.get("uncertainty") or {}).get("calibration", {}).items():  # the release's pooled calibration
+        assert f"{task}: sigma^2 = ({c['a']:.2f} spread)^2 + {c['b']:.3f}^2" in out
+        assert f"fitted on {c['rows']} test rows of {card['uncertainty']['source']['protocol']}" in out
     monkeypatch.setattr("gnnchi.release.card.read_card", lambda _: {**card, "export_format": "0"})
     main(["info", "--system", system])
     assert f"STALE: export format 0 != {onnx_format.EXPORT_FORMAT} ({REGENERATE[system]})" in capsys.readouterr().out
