@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gnnchi.errors import GnnChiError
 from gnnchi.evaluation.metrics import regression_scores
 from gnnchi.inference.calibration import TaskCalibration
 from gnnchi.training.calibrate import HeldOutRows, fit_calibration, novelty_kinds

@@ -59,6 +59,12 @@ def test_each_folds_pooled_scores_are_those_of_its_rows_under_the_std_written():
         assert fold["spearman_abs_error_std_chi_exp_pooled"] == pytest.approx(spearmanr(error, std).statistic)
 
 
+def test_predictions_without_novelty_say_how_to_add_it():
+    frame = predictions(rows_per_fold=50).drop(columns="gnnchi_novelty_solvent")
+    with pytest.raises(GnnChiError, match="gnnchi_novelty_solvent.*benchmarks/pooled_calibration.py"):
+        add_pooled(frame, [{"fold": f} for f in range(3)], CHI, ("chi_exp",))
+
+
 def test_one_fold_gives_a_calibration_but_no_cross_fitted_scores():
     frame = predictions(rows_per_fold=200, folds=1)
     folds = [{"fold": 0}]
