@@ -36,7 +36,8 @@ RECIPES = {
     "chi": Recipe(("configs/chi_mtl.yaml", "configs/release.yaml"), Path("checkpoints/release/ensemble.json"),
                   Path("docs/evaluation"), Path("docs/evaluation/leave-polymer-out/calibration.json")),
     "co2_il": Recipe(("configs/co2_il.yaml", "configs/co2_il_release.yaml"),
-                     Path("checkpoints/release_co2_il/ensemble.json"), Path("docs/evaluation/co2_il")),
+                     Path("checkpoints/release_co2_il/ensemble.json"), Path("docs/evaluation/co2_il"),
+                     Path("docs/evaluation/co2_il/leave-ionic-liquid-out/calibration.json")),
     "electrolyte": Recipe(("configs/electrolyte.yaml", "configs/electrolyte_release.yaml"),
                           Path("checkpoints/release_electrolyte/ensemble.json"), Path("docs/evaluation/electrolyte")),
 }  # fmt: skip
