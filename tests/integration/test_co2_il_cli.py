@@ -3,8 +3,10 @@ export it, and predict and screen with the torch-free predictor."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -120,16 +122,26 @@ def test_the_released_ensemble_is_the_default_model_of_each_entry(fitted, tmp_pa
     """``python -m gnnchi.release --system co2_il --from_checkpoints`` (here into a temporary release folder)
     exports the ensemble and writes its card; with no --model, predict (an input with cation and anion
     columns) and screen (--cations x --anions) use it, as do IonicLiquidPredictor() and info --system co2_il."""
+    from gnnchi.inference.calibration import TaskCalibration, write_pooled
+    from gnnchi.inference.onnx_format import read_metadata
+    from gnnchi.release.__main__ import RECIPES
     from gnnchi.release.__main__ import main as release
     from gnnchi.release.card import staleness
 
     _, manifest, _ = fitted
+    manifest = Path(shutil.copytree(manifest.parent, tmp_path / "fitted")) / manifest.name  # the release calibrates it
     monkeypatch.setattr("gnnchi.release.HERE", tmp_path / "release")
+    pooled = {"x_co2": TaskCalibration(a=1.5, b=0.01, c_polymer=0.2, c_solvent=0.05, rows=500, d=0.1)}
+    source = {"protocol": "leave-ionic-liquid-out", "folds": [0, 1], "members": 2, "config_args": [], "rows": {"x_co2": 500}}
+    recipe = dataclasses.replace(RECIPES["co2_il"], calibration=write_pooled(tmp_path / "calibration.json", pooled, source))
+    monkeypatch.setitem(RECIPES, "co2_il", recipe)
     release(["--system", "co2_il", "--from_checkpoints", str(manifest)])
     shipped = tmp_path / "release" / "co2_il" / "co2_il.onnx"
     assert f"shipped model: {shipped}" in capsys.readouterr().out
     card = json.loads((shipped.parent / "card.json").read_text())
     assert card["system"] == "co2_il" and card["recipe"]["members"] == 2 and staleness(card, "co2_il") == []
+    assert card["uncertainty"]["calibration"]["x_co2"]["a"] == 1.5  # the recipe's pooled calibration, in the export too
+    assert from_record(json.loads(read_metadata(shipped.parent / "co2_il.pair_head.onnx")["uncertainty"])).calibration == pooled
     main(["info", "--system", "co2_il"])
     assert capsys.readouterr().out.startswith(f"shipped co2_il model: {shipped}\n")
     args = (BMIM, PF6, 298.15, [100.0, 1000.0])
