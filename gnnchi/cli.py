@@ -254,9 +254,9 @@ def run_own_verb(argv: list[str]) -> int:
         print(model_info(options.model, options.system))
         return 0
     if options.verb == "calibrate":
-        from gnnchi.training.calibrate import adopt_and_describe
+        from gnnchi.training.calibrate import adopt_calibration, describe_pooled
 
-        print(adopt_and_describe(Path(options.ckpt), Path(options.calibration)))
+        print(describe_pooled(*adopt_calibration(Path(options.ckpt), Path(options.calibration))))
         return 0
     if options.verb == "export":
         configure_process()
@@ -496,13 +496,11 @@ def model_info(model: str | None, system: str) -> str:
         lines.append(f"  recipe: {recipe.get('command')} ({recipe.get('members')} members)")
         pooled = card.get("uncertainty")
         if pooled:  # the calibration the release gave the model (gnnchi.evaluation.pooled_calibration)
-            from gnnchi.inference.calibration import TaskCalibration, Uncertainty
-            from gnnchi.systems import get_system
-            from gnnchi.training.calibrate import describe, novelty_kinds
+            from gnnchi.inference.calibration import TaskCalibration
+            from gnnchi.training.calibrate import describe_pooled
 
             calibration = {task: TaskCalibration(**c) for task, c in pooled["calibration"].items()}
-            source = f"test rows of {pooled['source']['protocol']} folds {pooled['source']['folds']} ({pooled['fitted_on']})"
-            lines.append("  " + describe(Uncertainty(calibration, None), source, novelty_kinds(get_system(system))))
+            lines.append("  " + describe_pooled(calibration, pooled["source"], pooled["fitted_on"]))
         for protocol, m in card.get("evaluate", {}).get("protocols", {}).items():
             spread = f" ± {m['std']:.3f}" if m.get("std") is not None else ""
             lines.append(f"  evaluate {protocol}: {m['metric']} = {m['mean']:.3f}{spread} "

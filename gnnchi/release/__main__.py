@@ -96,16 +96,15 @@ def check_calibration(recipe: Recipe) -> None:
     _, source = read_pooled(recipe.calibration)
     if source["members"] != members:
         raise SystemExit(f"{recipe.calibration} was measured with {source['members']} members, the recipe fits "
-                         f"{members}: evaluate leave-polymer-out with --members {members} first (docs/evaluation)")  # fmt: skip
+                         f"{members}: evaluate {source['protocol']} with --members {members} first (docs/evaluation)")  # fmt: skip
 
 
 def pooled_uncertainty(recipe: Recipe, manifest: Path) -> dict:
     """Give the fitted ensemble the recipe's pooled calibration; what the card says about it."""
-    from gnnchi.inference.calibration import read_pooled
-    from gnnchi.training.calibrate import adopt_and_describe
+    from gnnchi.training.calibrate import adopt_calibration, describe_pooled
 
-    print(adopt_and_describe(manifest, recipe.calibration), flush=True)
-    calibration, source = read_pooled(recipe.calibration)
+    calibration, source = adopt_calibration(manifest, recipe.calibration)
+    print(describe_pooled(calibration, source), flush=True)
     return {"calibration": {task: c._asdict() for task, c in calibration.items()}, "fitted_on": str(recipe.calibration),
             "source": source}  # fmt: skip
 

@@ -162,12 +162,11 @@ def adopt_calibration(model_file: Path, calibration_file: Path) -> tuple[dict[st
     return calibration, source
 
 
-def adopt_and_describe(model_file: Path, calibration_file: Path) -> str:
-    """:func:`adopt_calibration`, and one line saying what the model's std now is for the tasks it changed."""
+def describe_pooled(calibration: dict[str, TaskCalibration], source: dict, file: str | Path | None = None) -> str:
+    """One line saying what a pooled calibration (:func:`adopt_calibration`'s, a card's) is and where it was fitted."""
     from gnnchi.evaluation.protocols import protocol_system
 
-    calibration, source = adopt_calibration(model_file, calibration_file)
-    fitted_on = f"test rows of {source['protocol']} folds {source['folds']}"
+    fitted_on = f"test rows of {source['protocol']} folds {source['folds']}" + (f" ({file})" if file else "")
     return describe(Uncertainty(calibration, None), fitted_on, novelty_kinds(protocol_system(source["protocol"])))
 
 
