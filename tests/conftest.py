@@ -109,3 +109,29 @@ def small_table(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "pairs.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def tiny_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained tiny chi model (k = 4, chi = g0 + g1/T + g2/T^2) with set temperature and chi
+    scalers, saved as fit saves a checkpoint."""
+    from gnnchi.models import ChiModule
+    from gnnchi.models.checkpoint import model_card
+
+    torch.manual_seed(seed)
+    module = ChiModule(latent_dim=4, hidden_dim=32, depth=3, ffn_hidden_dim=32, temperature_order=2)
+    head = module.net.head
+    head.inv_t_mean.fill_(1 / 350.0), head.inv_t_std.fill_(5e-4), head.chi_mean.fill_(0.6), head.chi_std.fill_(0.7)
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
+               path)  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
+    """``tiny_checkpoint(seed=0)`` and its ONNX parts, exported once (an export takes about 30 s) for
+    every module that reads them (read only)."""
+    from gnnchi.inference.export import export_checkpoint
+
+    folder = tmp_path_factory.mktemp("tiny_export")
+    checkpoint = tiny_checkpoint(folder / "tiny.ckpt")
+    return checkpoint, export_checkpoint(checkpoint, folder / "tiny.onnx")

@@ -14,25 +14,16 @@ from gnnchi.cli import main
 from gnnchi.data import ChiDataModule
 from gnnchi.data.records import check_pairs, normalize_columns, read_csv_table, read_pairs_csv
 from gnnchi.errors import DataValidationError, GnnChiError, ModelFileError
-from gnnchi.inference.export import export_checkpoint
 from gnnchi.inference.predict_table import predict_file
 from gnnchi.inference.predictor import Predictor
-from gnnchi.models import ChiModule
-from gnnchi.models.checkpoint import model_card
 
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    module = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
-    checkpoint = folder / "tiny.ckpt"
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
-               checkpoint)  # fmt: skip
-    onnx = export_checkpoint(checkpoint, folder / "tiny.onnx")["pair_model"]
-    return checkpoint, onnx, Predictor.from_file(onnx)
+def model(tiny_export):
+    checkpoint, paths = tiny_export
+    return checkpoint, paths["pair_model"], Predictor.from_file(paths["pair_model"])
 
 
 def run_cli(args, capsys) -> tuple[int, str]:

@@ -250,6 +250,7 @@ def test_ddp_does_not_hang_when_a_rank_lacks_a_task(tmp_path):
         assert result["two"][name] == pytest.approx(value, abs=1e-5), name
 
 
+@pytest.mark.slow  # the module code chi's DDP tests check, for another system: about 25 s each
 def test_ddp_validation_metrics_equal_single_process_for_ionic_liquids(tmp_path):
     """The co2_il system through the same module code: x_co2's loss, R2 and MAE under ddp_spawn equal
     one process's, each validation row seen once."""
@@ -274,6 +275,7 @@ def test_ddp_validation_metrics_equal_single_process_for_ionic_liquids(tmp_path)
         assert float(spawned[name]) == pytest.approx(value, rel=1e-5, abs=1e-6), name
 
 
+@pytest.mark.slow  # the module code chi's DDP tests check, for another system: about 25 s each
 def test_ddp_validation_metrics_equal_single_process_for_electrolytes(tmp_path):
     """The electrolyte system's mixture batches through the same module code: the loss, R2 and MAE of
     log10 conductivity under ddp_spawn equal one process's, each validation record seen once."""

@@ -12,10 +12,9 @@ import torch
 from gnnchi.chem import make_mol
 from gnnchi.cli import main
 from gnnchi.featurizers import collate_graphs, featurize
-from gnnchi.inference.export import export_checkpoint
 from gnnchi.inference.predictor import Predictor
-from gnnchi.models import ChiModule, load_net
-from gnnchi.models.checkpoint import model_card
+from gnnchi.models import load_net
+from tests.conftest import tiny_checkpoint
 
 K = 4
 SOLVENTS = pd.DataFrame(
@@ -28,21 +27,11 @@ SOLVENTS = pd.DataFrame(
 BAD = {2}
 
 
-def tiny_checkpoint(path, seed):
-    torch.manual_seed(seed)
-    module = ChiModule(latent_dim=K, hidden_dim=32, depth=3, ffn_hidden_dim=32, temperature_order=2)
-    head = module.net.head
-    head.inv_t_mean.fill_(1 / 350.0), head.inv_t_std.fill_(5e-4), head.chi_mean.fill_(0.6), head.chi_std.fill_(0.7)
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
-               path)  # fmt: skip
-    return path
-
-
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(tiny_export, tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
-    first, second = tiny_checkpoint(folder / "a.ckpt", 0), tiny_checkpoint(folder / "b.ckpt", 1)
-    onnx = export_checkpoint(first, folder / "a.onnx")["pair_model"]
+    (first, paths), second = tiny_export, tiny_checkpoint(folder / "b.ckpt", 1)
+    onnx = paths["pair_model"]
     solvents = folder / "solvents.csv"
     SOLVENTS.to_csv(solvents, index=False)
     return first, second, onnx, solvents

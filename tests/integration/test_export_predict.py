@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from gnnchi.cli import main
 from gnnchi.errors import DataValidationError, ModelFileError
@@ -17,8 +16,7 @@ from gnnchi.inference.export import ExportError, export_checkpoint
 from gnnchi.inference.onnx_format import file_names as export_file_names
 from gnnchi.inference.onnx_format import read_metadata as model_metadata
 from gnnchi.inference.predictor import Predictor
-from gnnchi.models import ChiModule
-from gnnchi.models.checkpoint import model_card
+from tests.conftest import tiny_checkpoint
 
 PAIRS = pd.DataFrame(
     {
@@ -32,17 +30,9 @@ BAD_ROWS = {2, 3, 6}  # no '*', no temperature, unparsable solvent
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("export")
-    torch.manual_seed(0)
-    module = ChiModule(latent_dim=4, hidden_dim=32, depth=3, ffn_hidden_dim=32, temperature_order=2)
-    head = module.net.head
-    head.inv_t_mean.fill_(1 / 350.0), head.inv_t_std.fill_(5e-4), head.chi_mean.fill_(0.6), head.chi_std.fill_(0.7)
-    checkpoint = folder / "tiny.ckpt"
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()},
-               checkpoint)  # fmt: skip
-    paths = export_checkpoint(checkpoint, folder / "gnnchi.onnx")
-    pairs = folder / "pairs.csv"
+def exported(tiny_export, tmp_path_factory):
+    checkpoint, paths = tiny_export
+    pairs = tmp_path_factory.mktemp("export") / "pairs.csv"
     PAIRS.to_csv(pairs, index=False)
     return checkpoint, paths, pairs
 
@@ -59,11 +49,15 @@ def test_export_writes_single_files_with_metadata(exported):
     assert not list(paths["pair_model"].parent.glob("*.data"))  # no external data
 
 
-def test_export_refuses_a_model_outside_tolerance(exported, tmp_path):
-    checkpoint, _, _ = exported
+def test_export_refuses_a_model_outside_tolerance(exported, tmp_path, monkeypatch):
+    """The parity check runs for real on the fixture's ONNX parts (exported from this checkpoint: the
+    same bytes ``export_models`` gives, without a second 30-s export); no tolerance admits them."""
+    checkpoint, paths, _ = exported
+    monkeypatch.setattr("gnnchi.inference.export.export_models", lambda *_: {p: f.read_bytes() for p, f in paths.items()})
     with pytest.raises(ExportError, match="nothing was written"):
         export_checkpoint(checkpoint, tmp_path / "strict.onnx", tolerance=-1.0)
     assert list(tmp_path.iterdir()) == []
+    assert export_checkpoint(checkpoint, tmp_path / "loose.onnx")["pair_model"].read_bytes() == paths["pair_model"].read_bytes()
 
 
 def test_onnx_and_checkpoint_predictions_agree_row_by_row(exported):
@@ -188,20 +182,13 @@ def test_screen_one_solvent_against_many_polymers(exported, tmp_path):
     assert ranked["polymer"].iloc[-1] == "CC" and "exactly two" in ranked["error"].iloc[-1]
 
 
-def tiny_checkpoint(path: Path, seed: int) -> Path:
-    torch.manual_seed(seed)
-    module = ChiModule(latent_dim=4, hidden_dim=32, depth=2, ffn_hidden_dim=32)
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), "gnnchi": model_card()}, path)
-    return path
-
-
 def test_ensemble_mean_and_std_over_members_in_torch_onnx_and_grid(tmp_path):
     from gnnchi.models.ensemble import write_manifest
 
-    members = [tiny_checkpoint(tmp_path / f"m{i}.ckpt", seed=i) for i in range(3)]
+    members = [tiny_checkpoint(tmp_path / f"m{i}.ckpt", seed=i) for i in range(2)]
     manifest = write_manifest(tmp_path / "ensemble.json", members)
     paths = export_checkpoint([manifest], tmp_path / "ens.onnx")
-    assert model_metadata(paths["pair_head"])["ensemble_members"] == "3"
+    assert model_metadata(paths["pair_head"])["ensemble_members"] == "2"
     polymers, solvents, temps = ["*CC(*)c1ccccc1", "*CCO*", "*C*"], ["Cc1ccccc1", "O", "C"], [280.0, 330.0, 400.0]
     singles = [Predictor.from_file(m).predict(polymers, solvents, temps) for m in members]
     for model in (manifest, members, paths["pair_model"]):
