@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from gnnchi.cli import main
@@ -196,7 +196,8 @@ def check_rows(out: pd.DataFrame, pairs: list, made_valid: list[bool], predictor
         if pairs[i] is not None:
             alone = predicted_alone(predictor, *pairs[i])
             assert alone["error"] == "", (pairs[i], alone["error"])
-            np.testing.assert_allclose(values[i], alone[list(PREDICTED)].to_numpy(float), rtol=0, atol=1e-5,
+            # rtol: a CSV keeps 6 significant digits (tables.FLOAT_FORMAT); atol: float32 batch noise
+            np.testing.assert_allclose(values[i], alone[list(PREDICTED)].to_numpy(float), rtol=1e-5, atol=1e-5,
                                        err_msg=f"row {i}: {pairs[i]}")  # fmt: skip
     event(f"rows predicted: {'all' if not failed.any() else 'none' if failed.all() else 'some'}")
 
@@ -252,6 +253,7 @@ table_rows = mostly_valid(
 
 @PROPERTY
 @given(st.lists(table_rows, min_size=1, max_size=10))
+@example([(("*CC*", "Cc1ccccc1", "-120.0", "", ""), True)])  # chi_cosmo about 10: more digits than a CSV keeps
 def test_random_tables_keep_every_row_in_predict_and_report_every_bad_row_in_training(model, tmp_path_factory, rows):
     _, _, predictor = model
     folder = tmp_path_factory.mktemp("tables")
