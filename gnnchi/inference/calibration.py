@@ -4,12 +4,15 @@ The ensemble's spread alone is too small and blind to novelty: members trained o
 agree on a polymer none of them has seen. Per regression task, a model file holds five numbers
 fitted on its validation rows (never its training rows) by Gaussian likelihood:
 
-    sigma^2 = (a * spread)^2 + b^2 + (d * prediction)^2 + (c_polymer * novelty_polymer)^2 + (c_solvent * novelty_solvent)^2
+    sigma^2 = (a * spread)^2 + b^2 + (d * (prediction - center))^2 + (c_polymer * novelty_polymer)^2
+              + (c_solvent * novelty_solvent)^2
 
-``spread``: the standard deviation over members (0 for one model); ``prediction``: the ensemble mean
-(errors that grow with the value, such as x_CO2's, which is near 0 at low pressure, get a relative
-term); ``novelty``: 1 - the highest Tanimoto similarity to a training molecule of that kind
-(:mod:`gnnchi.inference.domain`). A record written before ``d`` existed reads with ``d = 0``.
+``spread``: the standard deviation over members (0 for one model); ``prediction``: the ensemble mean,
+whose term the task declares (``Task.value_term``): errors that scale with the value, such as x_CO2's,
+near 0 at low pressure, get a relative term (center 0); errors that grow away from the typical value,
+such as chi's on new polymers, a centred one (center fitted); ``novelty``: 1 - the highest Tanimoto
+similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`). A record written
+before ``d`` or ``center`` existed reads with 0 for them.
 
 The uncertainty record (:func:`record`, :func:`from_record`) is one JSON-able dict, written by ``fit``
 into the checkpoint (one model) or the ensemble manifest, and by export into the ONNX metadata.
@@ -21,19 +24,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from gnnchi.errors import ModelFileError
 from gnnchi.inference.domain import Domain
 
+if TYPE_CHECKING:
+    from gnnchi.systems.base import ValueTerm
+
 RECORD_VERSION = 1
 MIN_ROWS = 10  # fewer validation rows with a target: the task keeps its raw spread
+CENTER_QUANTILES = np.linspace(0.0, 1.0, 21)  # the candidate centers of a "centred" value term
 
 
 class TaskCalibration(NamedTuple):
-    """sigma^2 = (a spread)^2 + b^2 + (d prediction)^2 + (c_polymer novelty_polymer)^2 + (c_solvent novelty_solvent)^2.
+    """sigma^2 = (a spread)^2 + b^2 + (d (prediction - center))^2 + (c_polymer novelty_polymer)^2
+    + (c_solvent novelty_solvent)^2.
 
     ``c_polymer`` and ``c_solvent`` weigh the novelty of the system's first and second molecule (the
     names are the chi system's; for co2_il they are the cation's and the anion's)."""
@@ -44,49 +52,68 @@ class TaskCalibration(NamedTuple):
     c_solvent: float
     rows: int  # held-out rows it was fitted on (a fit's validation rows; evaluate's test rows when pooled)
     d: float = 0.0
+    center: float = 0.0
 
     def sigma(
         self, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray, prediction: np.ndarray
     ) -> np.ndarray:
         """Arrays that broadcast together -> the calibrated standard deviation (a missing spread counts as 0)."""
         spread = np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
-        variance = (self.a * spread) ** 2 + self.b**2 + (self.d * np.asarray(prediction, np.float64)) ** 2
+        variance = (self.a * spread) ** 2 + self.b**2 + (self.d * (np.asarray(prediction, np.float64) - self.center)) ** 2
         variance = variance + (self.c_polymer * np.asarray(novelty_polymer)) ** 2
         return np.sqrt(variance + (self.c_solvent * np.asarray(novelty_solvent)) ** 2)
 
 
 def fit_task(
     error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray,
-    prediction: np.ndarray, relative: bool = True,
+    prediction: np.ndarray, value_term: ValueTerm = "relative",
 ) -> TaskCalibration | None:
-    """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma;
-    without ``relative`` (the task's ``relative_uncertainty``), d stays 0.
+    """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma.
+    ``value_term`` (the task's): ``"relative"`` fits d with center 0; ``"centred"`` fits d and the center
+    (the best of :data:`CENTER_QUANTILES` of the predictions); ``"none"`` keeps d = 0.
 
     None with fewer than ``MIN_ROWS`` finite errors."""
-    from scipy.optimize import minimize
-
     error, spread = np.asarray(error, np.float64), np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
     keep = np.isfinite(error)
     if keep.sum() < MIN_ROWS:
         return None
-    e2 = error[keep] ** 2
-    features = np.stack([spread[keep] ** 2, np.ones(keep.sum()), np.asarray(novelty_polymer)[keep] ** 2,
-                         np.asarray(novelty_solvent)[keep] ** 2, np.asarray(prediction, np.float64)[keep] ** 2],
-                        axis=1)  # fmt: skip
+    e2, prediction = error[keep] ** 2, np.asarray(prediction, np.float64)[keep]
+    fixed = np.stack([spread[keep] ** 2, np.ones(keep.sum()), np.asarray(novelty_polymer)[keep] ** 2,
+                      np.asarray(novelty_solvent)[keep] ** 2], axis=1)  # fmt: skip
+
+    def fit(center: float) -> tuple[float, np.ndarray]:
+        return _fit_squares(e2, np.column_stack([fixed, (prediction - center) ** 2]), value_term != "none")
+
+    center = 0.0
+    if value_term == "centred":  # the best candidate, then refined between its neighbours
+        from scipy.optimize import minimize_scalar
+
+        candidates = np.quantile(prediction, CENTER_QUANTILES)
+        best = int(np.argmin([fit(c)[0] for c in candidates]))
+        low, high = candidates[max(best - 1, 0)], candidates[min(best + 1, len(candidates) - 1)]
+        center = float(minimize_scalar(lambda c: fit(c)[0], bounds=(low, high), method="bounded").x) if high > low else low
+    a, b, c_polymer, c_solvent, d = (float(v) for v in np.sqrt(np.maximum(fit(center)[1], 0.0)))
+    return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d, center=float(center))
+
+
+def _fit_squares(e2: np.ndarray, features: np.ndarray, value_term: bool) -> tuple[float, np.ndarray]:
+    """(mean negative log likelihood, [5] a^2, b^2, c_polymer^2, c_solvent^2, d^2) for the errors^2 [R]
+    and the terms' features [R, 5] (without ``value_term``, d stays 0)."""
+    from scipy.optimize import minimize
+
     floor = 1e-6 * max(float(e2.mean()), 1e-12)
 
-    def loss(squares: np.ndarray) -> tuple[float, np.ndarray]:  # squares: a^2, b^2, c_polymer^2, c_solvent^2, d^2
+    def loss(squares: np.ndarray) -> tuple[float, np.ndarray]:
         variance = features @ squares + floor
         value = float(np.mean(np.log(variance) + e2 / variance))
         return value, features.T @ ((1.0 / variance - e2 / variance**2) / len(e2))
 
     # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
-    # the raw spread (a = 1) and no novelty or relative term
+    # the raw spread (a = 1) and no novelty or value term
     start = np.array([1.0, float(np.median(e2)), 0.0, 0.0, 0.0])
-    bounds = [(0.0, None)] * 4 + [(0.0, None if relative else 0.0)]
-    squares = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
-    a, b, c_polymer, c_solvent, d = (float(v) for v in np.sqrt(np.maximum(squares, 0.0)))
-    return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d)
+    bounds = [(0.0, None)] * 4 + [(0.0, None if value_term else 0.0)]
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return float(result.fun), result.x
 
 
 class Uncertainty(NamedTuple):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TaskKind = Literal["regression", "classification"]
+ValueTerm = Literal["none", "relative", "centred"]  # Task.value_term
 METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"), "classification": ("auc", "accuracy")}
 
 
@@ -19,15 +20,16 @@ METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"),
 class Task:
     """A target column: a regression (loss on the value scaled by the head's std) or a 0/1 label.
 
-    ``relative_uncertainty``: the calibrated std may grow with the predicted value (a ``d * prediction``
-    term, :mod:`gnnchi.inference.calibration`), for a quantity whose errors scale with it (x_CO2, 0 at
-    zero pressure); off for a quantity such as chi, whose zero is not special (the term would shrink
-    the std of every chi near 0, the good solvents)."""
+    ``value_term``: how the calibrated std may grow with the predicted value (the ``d * (prediction -
+    center)`` term of :mod:`gnnchi.inference.calibration`): ``"relative"`` (center 0) for a quantity whose
+    errors scale with it (x_CO2, 0 at zero pressure); ``"centred"`` (center fitted) for one whose zero is
+    not special but whose errors grow away from its typical value (chi: a new polymer predicted far
+    from the bulk of the data is more often far off); ``"none"``: no such term."""
 
     name: str
     kind: TaskKind
     description: str = ""
-    relative_uncertainty: bool = False
+    value_term: ValueTerm = "none"
 
     @property
     def metrics(self) -> tuple[str, ...]:

@@ -42,7 +42,7 @@ CO2_IL = System(
         Molecule("anion", kind="anion", encoder="anion_encoder", description="anion SMILES (net charge < 0)"),
     ),
     conditions=(TEMPERATURE, PRESSURE),
-    tasks=(Task("x_co2", "regression", "mole fraction of CO2 in the liquid", relative_uncertainty=True),),
+    tasks=(Task("x_co2", "regression", "mole fraction of CO2 in the liquid", value_term="relative"),),
     net=_net,
     net_arguments=("hidden_dim", "depth", "ffn_hidden_dim", "dropout", "descriptors", "interaction_rank",
                    "langmuir_pressures_kPa", "temperature_order"),  # fmt: skip

@@ -107,7 +107,7 @@ def fit_calibration(rows: dict[str, HeldOutRows], system) -> dict[str, TaskCalib
     calibration = {}
     for task, held in rows.items():
         fitted = fit_task(held.error, held.spread, held.novelty_first, held.novelty_second, held.prediction,
-                          relative=system.task(task).relative_uncertainty)  # fmt: skip
+                          value_term=system.task(task).value_term)  # fmt: skip
         if fitted is not None:
             calibration[task] = fitted
     return calibration
@@ -187,8 +187,8 @@ def describe(uncertainty: Uncertainty, fitted_on: str = "validation rows", kinds
         return "uncertainty: not calibrated (too few validation rows with a target); std = spread over members"
     first, second = kinds or list(uncertainty.domain.kinds)[:2]
     parts = [
-        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} {task})^2 + ({c.c_polymer:.2f} novelty_{first})^2 + "
-        f"({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} {fitted_on}"
+        f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} ({task} - {c.center:.2f}))^2 + "
+        f"({c.c_polymer:.2f} novelty_{first})^2 + ({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} {fitted_on}"
         for task, c in uncertainty.calibration.items()
     ]
     return "uncertainty: " + "; ".join(parts)

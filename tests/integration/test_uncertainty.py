@@ -70,7 +70,7 @@ def test_predict_screen_and_onnx_give_the_calibrated_std(calibrated_ensemble, tm
     for task in ("chi_exp", "chi_cosmo"):
         c = calibration[task]
         expected = np.sqrt((c.a * raw[f"{task}_std"]) ** 2 + c.b**2 + (c.c_polymer * novelty_p) ** 2
-                           + (c.c_solvent * novelty_s) ** 2 + (c.d * raw[task]) ** 2)  # fmt: skip
+                           + (c.c_solvent * novelty_s) ** 2 + (c.d * (raw[task] - c.center)) ** 2)  # fmt: skip
         np.testing.assert_allclose(out[f"{task}_std"], expected, rtol=1e-5)
         np.testing.assert_allclose(out[task], raw[task])  # only the std changes
     np.testing.assert_allclose(out["p_soluble_std"], raw["p_soluble_std"])

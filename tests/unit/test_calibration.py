@@ -14,6 +14,9 @@ def test_sigma_is_the_documented_sum_of_squares():
     c = TaskCalibration(a=2.0, b=0.1, c_polymer=0.5, c_solvent=0.3, rows=10, d=0.25)
     by_hand = np.sqrt((2.0 * 0.2) ** 2 + 0.1**2 + (0.25 * -0.8) ** 2 + (0.5 * 0.6) ** 2 + (0.3 * 0.4) ** 2)
     assert c.sigma(np.array([0.2]), np.array([0.6]), np.array([0.4]), np.array([-0.8]))[0] == pytest.approx(by_hand)
+    centred = c._replace(center=0.5)  # (0.25 * (-0.8 - 0.5))^2 in place of (0.25 * -0.8)^2
+    by_hand = np.sqrt((2.0 * 0.2) ** 2 + 0.1**2 + (0.25 * 1.3) ** 2 + (0.5 * 0.6) ** 2 + (0.3 * 0.4) ** 2)
+    assert centred.sigma(np.array([0.2]), np.array([0.6]), np.array([0.4]), np.array([-0.8]))[0] == pytest.approx(by_hand)
     assert c.sigma(np.array([np.nan]), 0.0, 0.0, 0.0)[0] == pytest.approx(0.1)  # one model: no spread
 
 
@@ -28,7 +31,21 @@ def test_fit_recovers_the_parameters_that_generated_the_errors():
     fitted = fit_task(rng.normal(0.0, sigma), spread, novelty_p, novelty_s, prediction)
     for name, value in truth.items():
         assert getattr(fitted, name) == pytest.approx(value, rel=0.15, abs=0.03), name
-    assert fitted.rows == n
+    assert fitted.rows == n and fitted.center == 0.0
+
+
+def test_a_centred_term_recovers_its_center_and_a_term_declared_none_stays_zero():
+    """Errors that grow away from chi = 0.8: the fit finds the center (not a candidate quantile: refined
+    between two), and d; declared ``"none"``, the same errors leave d = 0 and widen the floor b instead."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    spread, zeros, prediction = rng.uniform(0.02, 0.3, n), np.zeros(n), rng.uniform(-0.5, 2.0, n)
+    error = rng.normal(0.0, np.sqrt((2.0 * spread) ** 2 + 0.1**2 + (0.4 * (prediction - 0.8)) ** 2))
+    centred = fit_task(error, spread, zeros, zeros, prediction, value_term="centred")
+    assert centred.center == pytest.approx(0.8, abs=0.05) and centred.d == pytest.approx(0.4, rel=0.1)
+    assert centred.a == pytest.approx(2.0, rel=0.15) and centred.b == pytest.approx(0.1, abs=0.03)
+    none = fit_task(error, spread, zeros, zeros, prediction, value_term="none")
+    assert none.d == 0.0 and none.center == 0.0 and none.b > 0.2
 
 
 def test_terms_the_validation_rows_cannot_inform_keep_their_neutral_start():
@@ -44,7 +61,7 @@ def test_a_record_written_before_the_relative_term_reads_with_d_zero():
     old = {"version": 1, "calibration": {"chi_exp": {"a": 1.5, "b": 0.2, "c_polymer": 0.7, "c_solvent": 0.1, "rows": 30}},
            "domain": None}  # fmt: skip
     calibration = from_record(old).calibration["chi_exp"]
-    assert calibration.d == 0.0
+    assert calibration.d == 0.0 and calibration.center == 0.0
     assert calibration.sigma(0.0, 0.0, 0.0, 5.0) == pytest.approx(0.2)
 
 
@@ -68,7 +85,7 @@ def test_uncertainty_record_round_trips_through_json():
     import json
 
     domain = Domain.of({"polymer": [make_mol("*CCO*", "polymer")], "solvent": [make_mol("O", "solvent")]})
-    uncertainty = Uncertainty({"chi_exp": TaskCalibration(1.5, 0.2, 0.7, 0.1, 30, d=0.05)}, domain)
+    uncertainty = Uncertainty({"chi_exp": TaskCalibration(1.5, 0.2, 0.7, 0.1, 30, d=0.05, center=0.45)}, domain)
     back = from_record(json.loads(json.dumps(record(uncertainty))))
     assert back.calibration == uncertainty.calibration
     assert (back.domain.kinds["polymer"].fingerprints == domain.kinds["polymer"].fingerprints).all()
@@ -77,22 +94,25 @@ def test_uncertainty_record_round_trips_through_json():
 
 
 def test_without_a_relative_term_the_std_does_not_vanish_where_the_prediction_is_zero():
-    """chi's zero is not special: a task without ``relative_uncertainty`` keeps d = 0, so a prediction
-    near 0 still gets the constant term (errors of constant size: b recovers their rms)."""
+    """chi's zero is not special: with no relative term d stays 0 (``"none"``) or the center moves off
+    0 (``"centred"``), so a prediction near 0 keeps the constant term (errors of constant size: b
+    recovers their rms)."""
     rng = np.random.default_rng(2)
     n = 3000
     prediction = rng.uniform(-0.5, 2.0, n)
     error = rng.normal(0.0, 0.2, n)
     zeros = np.zeros(n)
-    fixed = fit_task(error, np.full(n, np.nan), zeros, zeros, prediction, relative=False)
+    fixed = fit_task(error, np.full(n, np.nan), zeros, zeros, prediction, value_term="none")
     assert fixed.d == 0.0 and fixed.b == pytest.approx(0.2, rel=0.05)
     assert fixed.sigma(np.nan, 0.0, 0.0, 0.0) == pytest.approx(0.2, rel=0.05)
+    centred = fit_task(error, np.full(n, np.nan), zeros, zeros, prediction, value_term="centred")
+    assert centred.d < 0.1 and centred.sigma(np.nan, 0.0, 0.0, 0.0) == pytest.approx(0.2, rel=0.05)
     scaled = fit_task(rng.normal(0.0, 0.3 * np.abs(prediction)), np.full(n, np.nan), zeros, zeros, prediction)
     assert scaled.d == pytest.approx(0.3, rel=0.1)  # where it is declared, the relative term is fitted
 
 
 def test_only_tasks_whose_errors_scale_with_the_value_declare_a_relative_term():
-    from gnnchi.systems import CHI, CO2_IL
+    from gnnchi.systems import CHI, CO2_IL, ELECTROLYTE
 
-    assert [t.name for t in CHI.tasks if t.relative_uncertainty] == []
-    assert [t.name for t in CO2_IL.tasks if t.relative_uncertainty] == ["x_co2"]
+    terms = {t.name: t.value_term for system in (CHI, CO2_IL, ELECTROLYTE) for t in system.tasks if t.kind == "regression"}
+    assert terms == {"chi_exp": "centred", "chi_cosmo": "centred", "x_co2": "relative", "log10_conductivity_S_cm": "none"}
