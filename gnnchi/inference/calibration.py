@@ -59,7 +59,8 @@ class TaskCalibration(NamedTuple):
     ) -> np.ndarray:
         """Arrays that broadcast together -> the calibrated standard deviation (a missing spread counts as 0)."""
         spread = np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
-        variance = (self.a * spread) ** 2 + self.b**2 + (self.d * (np.asarray(prediction, np.float64) - self.center)) ** 2
+        offset = np.asarray(prediction, np.float64) - self.center
+        variance = (self.a * spread) ** 2 + self.b**2 + (self.d * offset) ** 2
         variance = variance + (self.c_polymer * np.asarray(novelty_polymer)) ** 2
         return np.sqrt(variance + (self.c_solvent * np.asarray(novelty_solvent)) ** 2)
 
@@ -91,7 +92,10 @@ def fit_task(
         candidates = np.quantile(prediction, CENTER_QUANTILES)
         best = int(np.argmin([fit(c)[0] for c in candidates]))
         low, high = candidates[max(best - 1, 0)], candidates[min(best + 1, len(candidates) - 1)]
-        center = float(minimize_scalar(lambda c: fit(c)[0], bounds=(low, high), method="bounded").x) if high > low else low
+        if high > low:
+            center = float(minimize_scalar(lambda c: fit(c)[0], bounds=(low, high), method="bounded").x)
+        else:
+            center = float(low)
     a, b, c_polymer, c_solvent, d = (float(v) for v in np.sqrt(np.maximum(fit(center)[1], 0.0)))
     return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d, center=float(center))
 

@@ -38,8 +38,8 @@ CHI = System(
     conditions=(TEMPERATURE,),
     tasks=(
         Task("soluble", "classification", "1 solvent, 0 non-solvent"),
-        Task("chi_exp", "regression", "experimental chi", value_term="centred"),
-        Task("chi_cosmo", "regression", "COSMO-RS chi", value_term="centred"),
+        Task("chi_exp", "regression", "experimental chi"),
+        Task("chi_cosmo", "regression", "COSMO-RS chi"),
     ),
     net=_net,
     net_arguments=(

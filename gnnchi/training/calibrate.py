@@ -189,7 +189,8 @@ def describe(uncertainty: Uncertainty, fitted_on: str = "validation rows", kinds
     parts = [
         f"{task}: sigma^2 = ({c.a:.2f} spread)^2 + {c.b:.3f}^2 + ({c.d:.2f} ({task} {'+' if c.center < 0 else '-'} "
         f"{abs(c.center):.2f}))^2 + "
-        f"({c.c_polymer:.2f} novelty_{first})^2 + ({c.c_solvent:.2f} novelty_{second})^2, fitted on {c.rows} {fitted_on}"
+        f"({c.c_polymer:.2f} novelty_{first})^2 + ({c.c_solvent:.2f} novelty_{second})^2, "
+        f"fitted on {c.rows} {fitted_on}"
         for task, c in uncertainty.calibration.items()
     ]
     return "uncertainty: " + "; ".join(parts)

@@ -10,6 +10,7 @@ import pytest
 from gnnchi.cli import main
 from gnnchi.evaluation.metrics import score
 from gnnchi.inference.calibration import fit_task, read_pooled
+from gnnchi.systems import CHI
 from tests.by_hand import novelty_by_hand
 
 QUICK = str(Path(__file__).parents[2] / "configs" / "quick.yaml")
@@ -46,17 +47,18 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
         pred = pd.DataFrame({c: part[f"gnnchi_{c}"].to_numpy() for c in ("chi_exp", "chi_exp_std", "p_soluble")})
         again = score(part, pred)
         assert again["r2_chi_exp"] == pytest.approx(metrics["folds"][fold]["r2_chi_exp"], abs=1e-9)
+    term = CHI.task("chi_exp").value_term  # the calibration's value term, as the system declares it
     for fold, other in ((0, 1), (1, 0)):  # pooled: fold k's std is calibrated on the other fold's test rows only
         mine, theirs = predictions[predictions["fold"] == fold], predictions[predictions["fold"] == other]
         inputs = lambda rows: [rows[f"gnnchi_{c}"] for c in ("chi_exp_spread", "novelty_polymer", "novelty_solvent", "chi_exp")]
-        fitted = fit_task(theirs["gnnchi_chi_exp"] - theirs["chi_exp"], *inputs(theirs), value_term="centred")
+        fitted = fit_task(theirs["gnnchi_chi_exp"] - theirs["chi_exp"], *inputs(theirs), value_term=term)
         std = fitted.sigma(*inputs(mine))
         np.testing.assert_allclose(mine["gnnchi_chi_exp_std_pooled"], std)
         error, has = (mine["gnnchi_chi_exp"] - mine["chi_exp"]).abs(), mine["chi_exp"].notna()
         assert metrics["folds"][fold]["within_2sigma_chi_exp_pooled"] == pytest.approx(np.mean(error[has] <= 2 * std[has]))
     calibration, source = read_pooled(out / "calibration.json")  # the one release gives: fitted on every fold's rows
     error = predictions["gnnchi_chi_exp"] - predictions["chi_exp"]
-    everything = fit_task(error, *inputs(predictions), value_term="centred")
+    everything = fit_task(error, *inputs(predictions), value_term=term)
     assert calibration["chi_exp"] == everything and source["folds"] == [0, 1] and source["members"] == 2
     cosmo = predictions.dropna(subset=["cosmo_rs_chi_exp"])
     assert len(cosmo) > 0 and (predictions["gnnchi_chi_exp_std"].dropna() > 0).all()
