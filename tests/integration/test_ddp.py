@@ -98,6 +98,7 @@ def test_ddp_validation_metrics_equal_single_process(datamodule, tmp_path):
     assert_same_metrics(spawned, single, "val/")
 
 
+@pytest.mark.slow  # the metric sync the validation equality test checks, on the test stage: about 20 s
 def test_ddp_test_metrics_equal_single_process(datamodule, tmp_path):
     """The test stage, on rows laid out so that the ranks' shards differ (the sampler deals rows in turn:
     rank 0 gets the even positions): mostly chi_exp on rank 0, mostly soluble on rank 1, and one of the
@@ -159,6 +160,7 @@ class RecordAuxiliaryRowsSeen(L.Callback):
             np.save(self.folder / f"{name}_{trainer.global_rank}.npy", np.concatenate(rows))
 
 
+@pytest.mark.slow  # about 40 s; the training-epoch test checks every row once across ranks
 def test_ddp_ranks_share_the_auxiliary_data_of_an_epoch(datamodule, tmp_path):
     """Hansen molecules and activity pairs are split between the ranks like the pairs: together the
     ranks see each Hansen molecule once per epoch (one twice where DDP pads an odd count), and as

@@ -146,6 +146,7 @@ def test_local_fallback_tracks_the_fit_in_the_local_store(tmp_path, monkeypatch,
     assert len(client.get_metric_history(run.info.run_id, "val/loss")) == 2 and "test/auc_soluble" in run.data.metrics
 
 
+@pytest.mark.slow  # about 50 s: the suite time budget; an unreachable server is checked in the suite
 def test_a_server_that_hangs_comes_back_then_dies_mid_fit_costs_no_training(mlflow_server, tmp_path):
     """A real server made to hang (SIGSTOP) at the start of epoch 1 of a 4-epoch fit, let go on (SIGCONT) at
     the start of epoch 2 and killed (SIGKILL) at the start of epoch 3, each at a pause of the fit

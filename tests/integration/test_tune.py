@@ -93,6 +93,7 @@ def test_tune_is_reproducible_and_best_yaml_is_the_studys_best_trial(small_table
     assert (tmp_path / "ck" / "best.ckpt").is_file()
 
 
+@pytest.mark.slow  # about 30 s: the suite time budget (run with -m slow)
 def test_tune_resumes_its_study_and_refits_nothing_finished(small_table, tmp_path, monkeypatch, fits, capsys):
     from gnnchi.evaluation.tuning import SPACE, first_trials
 
@@ -201,6 +202,7 @@ def test_tune_records_failed_trials_and_goes_on(small_table, tmp_path, monkeypat
     assert [t.state.name for t in load(tmp_path / "failing").trials] == ["FAIL"] * 3
 
 
+@pytest.mark.slow  # about 25 s; a trial that fails is recorded by test_tune_records_failed_trials_and_goes_on
 def test_tune_retries_a_trial_whose_process_died_in_its_folder(small_table, tmp_path, monkeypatch, fits):
     """A tune process SIGKILLed inside trial 0's second fit leaves the trial running; once its heartbeat
     is stale, the next run fails it and retries its settings in trial_0's folder: the first fit is reused."""
