@@ -9,10 +9,10 @@ fitted on its validation rows (never its training rows) by Gaussian likelihood:
 
 ``spread``: the standard deviation over members (0 for one model); ``prediction``: the ensemble mean,
 whose term the task declares (``Task.value_term``): errors that scale with the value, such as x_CO2's,
-near 0 at low pressure, get a relative term (center 0); errors that grow away from the typical value,
-such as chi's on new polymers, a centred one (center fitted); ``novelty``: 1 - the highest Tanimoto
-similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`). A record written
-before ``d`` or ``center`` existed reads with 0 for them.
+near 0 at low pressure, get a relative term (center 0); errors that grow away from a typical value a
+centred one (center fitted; measured for chi and not kept, docs/evaluation); ``novelty``: 1 - the
+highest Tanimoto similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`). A
+record written before ``d`` or ``center`` existed reads with 0 for them.
 
 The uncertainty record (:func:`record`, :func:`from_record`) is one JSON-able dict, written by ``fit``
 into the checkpoint (one model) or the ensemble manifest, and by export into the ONNX metadata.
@@ -83,7 +83,7 @@ def fit_task(
                       np.asarray(novelty_solvent)[keep] ** 2], axis=1)  # fmt: skip
 
     def fit(center: float) -> tuple[float, np.ndarray]:
-        return _fit_squares(e2, np.column_stack([fixed, (prediction - center) ** 2]), value_term != "none")
+        return _fit_squares(e2, np.column_stack([fixed, (prediction - center) ** 2]), with_d=value_term != "none")
 
     center = 0.0
     if value_term == "centred":  # the best candidate, then refined between its neighbours
@@ -100,9 +100,9 @@ def fit_task(
     return TaskCalibration(a, b, c_polymer, c_solvent, rows=int(keep.sum()), d=d, center=float(center))
 
 
-def _fit_squares(e2: np.ndarray, features: np.ndarray, value_term: bool) -> tuple[float, np.ndarray]:
+def _fit_squares(e2: np.ndarray, features: np.ndarray, with_d: bool) -> tuple[float, np.ndarray]:
     """(mean negative log likelihood, [5] a^2, b^2, c_polymer^2, c_solvent^2, d^2) for the errors^2 [R]
-    and the terms' features [R, 5] (without ``value_term``, d stays 0)."""
+    and the terms' features [R, 5] (without ``with_d``, d stays 0)."""
     from scipy.optimize import minimize
 
     floor = 1e-6 * max(float(e2.mean()), 1e-12)
@@ -115,7 +115,7 @@ def _fit_squares(e2: np.ndarray, features: np.ndarray, value_term: bool) -> tupl
     # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
     # the raw spread (a = 1) and no novelty or value term
     start = np.array([1.0, float(np.median(e2)), 0.0, 0.0, 0.0])
-    bounds = [(0.0, None)] * 4 + [(0.0, None if value_term else 0.0)]
+    bounds = [(0.0, None)] * 4 + [(0.0, None if with_d else 0.0)]
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return float(result.fun), result.x
 
