@@ -1,6 +1,6 @@
-"""A fit killed with SIGKILL mid-epoch resumes with ``--ckpt_path last`` and ends where an uninterrupted
-fit ends: the same weights, AdamW moments and step counts, learning-rate schedule and best model. A fit
-stopped by Ctrl-C (SIGINT) leaves the same ``last`` to resume from, and its MLflow run marked KILLED."""
+"""A fit stopped by Ctrl-C (SIGINT) or killed (SIGKILL, ``-m slow``) mid-epoch resumes with ``--ckpt_path last``
+and ends where an uninterrupted fit ends: the same weights, AdamW moments and step counts, learning-rate schedule
+and best model. The stopped fit's MLflow run is marked KILLED."""
 
 import json
 import os
@@ -57,6 +57,7 @@ def assert_same_training_state(got: dict, expected: dict, what: str) -> None:
     assert "ModelCheckpoint" in key and torch.equal(checkpoint["best_model_score"], want["best_model_score"]), what
 
 
+@pytest.mark.slow  # the Ctrl-C test below checks the same end state; this one adds a crash without any shutdown
 def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     """Kill (SIGKILL, by the fit itself at a chosen batch: no timing guessed) in the middle of epoch
     ``KILL_EPOCH``, resume from ``last.ckpt`` (written after epoch ``KILL_EPOCH - 1``), compare with an
@@ -104,38 +105,50 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     assert model.net.head.inv_t_std.item() != pytest.approx(4e-4)
 
 
-def test_ctrl_c_mid_epoch_leaves_last_to_resume_and_a_killed_run(tmp_path, monkeypatch, caplog):
+def test_ctrl_c_mid_epoch_then_resume_ends_like_an_uninterrupted_fit_and_leaves_a_killed_run(tmp_path, monkeypatch, caplog):
     """SIGINT, the signal of Ctrl-C, sent by the fit itself in the middle of epoch ``KILL_EPOCH`` (a
-    subprocess, tracked in the local store); then ``--ckpt_path last`` (in-process) trains the rest."""
+    subprocess, tracked in the local store, beside an uninterrupted fit of the same seed); then
+    ``--ckpt_path last`` (in-process) trains the rest and must end in the uninterrupted fit's state."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    marker = tmp_path / "interrupted_at.json"
+    stopped_dir, straight_dir = tmp_path / "stopped", tmp_path / "straight"
+    stopped_dir.mkdir()
+    straight_dir.mkdir()
+    with open(straight_dir / "stderr.txt", "w") as straight_stderr:  # a file: a pipe nobody reads could fill up
+        straight = subprocess.Popen(fit_command([PIN]), cwd=straight_dir, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=straight_stderr)  # fmt: skip
+    marker = stopped_dir / "interrupted_at.json"
     where = {"epoch": KILL_EPOCH, "batch": KILL_BATCH, "marker": str(marker)}
     interrupt = {"class_path": "tests.callbacks.SignalAt", "init_args": {**where, "signal": "SIGINT"}}
-    stopped = subprocess.run(fit_command([interrupt], tracked=True), check=False, cwd=tmp_path, env=env,
+    stopped = subprocess.run(fit_command([PIN, interrupt], tracked=True), check=False, cwd=stopped_dir, env=env,
                              capture_output=True, text=True, timeout=400)  # fmt: skip
     assert stopped.returncode == 1 and "Traceback" not in stopped.stderr, stopped.stderr[-3000:]
     assert json.loads(marker.read_text()) == {"epoch": KILL_EPOCH, "batch": KILL_BATCH}
-    last = tmp_path / "checkpoints" / "quick" / "last.ckpt"
+    last = stopped_dir / "checkpoints" / "quick" / "last.ckpt"
     assert f"gnnchi: fit interrupted; {last} holds its last finished epoch: add --ckpt_path last" in stopped.stderr
     at_stop = torch.load(last, weights_only=True)
     assert (at_stop["epoch"], at_stop["global_step"]) == (KILL_EPOCH - 1, KILL_EPOCH * BATCHES)
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = MlflowClient(f"sqlite:///{stopped_dir / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("gnnchi-quick").experiment_id
     (run,) = client.search_runs([experiment])
     assert run.info.status == "KILLED", run.info.status
     assert len(client.get_metric_history(run.info.run_id, "val/loss")) == KILL_EPOCH  # the epochs it finished
 
-    monkeypatch.chdir(tmp_path)
-    main(fit_command([], "--ckpt_path", "last", tracked=True)[3:])  # the arguments after `python -m gnnchi`
+    monkeypatch.chdir(stopped_dir)
+    main(fit_command([PIN], "--ckpt_path", "last", tracked=True)[3:])  # the arguments after `python -m gnnchi`
     assert f"Restoring states from the checkpoint path at {last}" in caplog.text
     final = torch.load(last, weights_only=True)
     assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
     assert final["lr_schedulers"][0]["last_epoch"] == EPOCHS * BATCHES
-    load_checkpoint(tmp_path / "checkpoints" / "quick" / "best.ckpt")
+    load_checkpoint(stopped_dir / "checkpoints" / "quick" / "best.ckpt")
     (resumed,) = [r for r in client.search_runs([experiment]) if r.info.run_id != run.info.run_id]
     assert resumed.info.status == "FINISHED" and client.get_run(run.info.run_id).info.status == "KILLED"
     assert len(client.get_metric_history(resumed.info.run_id, "val/loss")) == EPOCHS - KILL_EPOCH  # no epoch again
+    assert straight.wait(timeout=400) == 0, (straight_dir / "stderr.txt").read_text()[-3000:]
+    for name in ("last", "best"):
+        got = torch.load(stopped_dir / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
+        expected = torch.load(straight_dir / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
+        assert_same_training_state(got, expected, f"{name}.ckpt")
 
 
 def test_last_checkpoint_is_the_last_epoch_even_without_improvement(tmp_path, monkeypatch):
