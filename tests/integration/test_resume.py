@@ -105,7 +105,7 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     assert model.net.head.inv_t_std.item() != pytest.approx(4e-4)
 
 
-def test_ctrl_c_mid_epoch_then_resume_ends_like_an_uninterrupted_fit_and_leaves_a_killed_run(tmp_path, monkeypatch, caplog):
+def test_ctrl_c_mid_epoch_resumes_like_an_uninterrupted_fit_and_leaves_a_killed_run(tmp_path, monkeypatch, caplog):
     """SIGINT, the signal of Ctrl-C, sent by the fit itself in the middle of epoch ``KILL_EPOCH`` (a
     subprocess, tracked in the local store, beside an uninterrupted fit of the same seed); then
     ``--ckpt_path last`` (in-process) trains the rest and must end in the uninterrupted fit's state."""
