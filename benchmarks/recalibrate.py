@@ -31,22 +31,29 @@ from gnnchi.training.cli import run_lightning_cli
 RECALIBRATED = "ensemble_recalibrated.json"
 
 
-def recalibrate_fold(run: Path, protocol: str, fold: int) -> dict:
-    """Metrics of fold ``fold``'s test rows under the refitted calibration."""
+def fold_setup(run: Path, protocol: str, fold: int):
+    """(the fold's cached ensemble manifest, its data module set up as the run's fit saw it, the table's
+    rows of each part: train / val / test) of fold ``fold`` of an evaluate run."""
     spec = PROTOCOLS[protocol]
     folder = run / "models" / protocol / "gnnchi" / f"fold_{fold}"
-    stamp = json.loads((folder / "evaluate_fit.json").read_text())
-    args = stamp["args"]
+    args = json.loads((folder / "evaluate_fit.json").read_text())["args"]
     config_args = args[: args.index("--data.split")]  # the run's --config and overrides, before evaluate's own
     fold_args = ["--data.split", spec.split, "--data.num_folds", str(NUM_FOLDS), "--data.test_fold", str(fold)]
     cli = run_lightning_cli([*config_args, *fold_args, "--trainer.logger", "false"], run=False)
     datamodule = cli.datamodule
     datamodule.setup("fit")
-    manifest = folder / "ensemble.json"
-    uncertainty = fit_uncertainty(manifest, datamodule)
-    recalibrated = write_manifest(folder / RECALIBRATED, member_checkpoints([manifest]), record(uncertainty))
     table, hp = datamodule.records.table.reset_index(drop=True), datamodule.hparams
     parts = split_indices(table, spec.split, fold, NUM_FOLDS, hp.val_fraction, hp.seed, hp.val_seed, datamodule.system)
+    return folder / "ensemble.json", datamodule, parts
+
+
+def recalibrate_fold(run: Path, protocol: str, fold: int) -> dict:
+    """Metrics of fold ``fold``'s test rows under the refitted calibration."""
+    spec = PROTOCOLS[protocol]
+    manifest, datamodule, parts = fold_setup(run, protocol, fold)
+    uncertainty = fit_uncertainty(manifest, datamodule)
+    recalibrated = write_manifest(manifest.parent / RECALIBRATED, member_checkpoints([manifest]), record(uncertainty))
+    table, hp = datamodule.records.table.reset_index(drop=True), datamodule.hparams
     test = table.iloc[parts["test"]]
     metrics = score(test, predict_rows([recalibrated], test, hp, system=datamodule.system), SCORED[datamodule.system.name])
     c = uncertainty.calibration[spec.task]
