@@ -3,7 +3,7 @@
     python benchmarks/std_forms.py --run results --protocol leave-polymer-out
 
 For each fold of an evaluate run (its cached ensembles, ``<run>/models/<protocol>/gnnchi/fold_k``), the
-fold's **validation** rows are predicted (mean, calibrated std, raw spread over members, novelty against
+fold's **validation** rows are predicted (mean, raw spread over members, novelty against
 the fold's training rows). Each candidate form of sigma^2 is fitted by Gaussian likelihood on the other
 folds' validation rows and scored on this fold's (Spearman of |error| with sigma, coverage): that is the
 choice. Then the chosen and the current form are scored on the test rows of ``predictions.csv`` as
