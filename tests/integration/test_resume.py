@@ -57,6 +57,14 @@ def assert_same_training_state(got: dict, expected: dict, what: str) -> None:
     assert "ModelCheckpoint" in key and torch.equal(checkpoint["best_model_score"], want["best_model_score"]), what
 
 
+def assert_same_checkpoints(resumed: Path, straight: Path) -> None:
+    """The last and best checkpoints of the resumed fit (run in folder ``resumed``) hold the uninterrupted one's state."""
+    for name in ("last", "best"):
+        got = torch.load(resumed / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
+        expected = torch.load(straight / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
+        assert_same_training_state(got, expected, f"{name}.ckpt")
+
+
 @pytest.mark.slow  # the Ctrl-C test below checks the same end state; this one adds a crash without any shutdown
 def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
     """Kill (SIGKILL, by the fit itself at a chosen batch: no timing guessed) in the middle of epoch
@@ -94,10 +102,7 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_fit(tmp_path):
                              text=True, timeout=400)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"Restoring states from the checkpoint path at {last}" in resumed.stderr
-    for name in ("last", "best"):
-        got = torch.load(killed / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
-        expected = torch.load(straight / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
-        assert_same_training_state(got, expected, f"{name}.ckpt")
+    assert_same_checkpoints(killed, straight)
     final = torch.load(last, weights_only=True)
     assert final["epoch"] == EPOCHS - 1 and final["global_step"] == EPOCHS * BATCHES
     assert final["lr_schedulers"][0]["last_epoch"] == EPOCHS * BATCHES
@@ -145,10 +150,7 @@ def test_ctrl_c_mid_epoch_resumes_like_an_uninterrupted_fit_and_leaves_a_killed_
     assert resumed.info.status == "FINISHED" and client.get_run(run.info.run_id).info.status == "KILLED"
     assert len(client.get_metric_history(resumed.info.run_id, "val/loss")) == EPOCHS - KILL_EPOCH  # no epoch again
     assert straight.wait(timeout=400) == 0, (straight_dir / "stderr.txt").read_text()[-3000:]
-    for name in ("last", "best"):
-        got = torch.load(stopped_dir / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
-        expected = torch.load(straight_dir / "checkpoints" / "quick" / f"{name}.ckpt", weights_only=True)
-        assert_same_training_state(got, expected, f"{name}.ckpt")
+    assert_same_checkpoints(stopped_dir, straight_dir)
 
 
 def test_last_checkpoint_is_the_last_epoch_even_without_improvement(tmp_path, monkeypatch):
