@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from pathlib import Path
+from typing import Literal
 
 import lightning as L
 import torch
@@ -227,9 +228,12 @@ class ChiModule(PairModule):
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
         warmup_fraction: share of the training steps spent warming up.
-        hansen_weight: weight of the auxiliary Hansen loss (0: none): one linear map, shared by both
-            encoders, takes ``u`` of a small molecule to its standardised (dD, dP, dH); needs
-            ``data.hansen_molecules: true``.
+        hansen_weight: weight of the auxiliary Hansen loss (0: none): ``u`` of a small molecule, through
+            either encoder, is mapped to its standardised (dD, dP, dH); needs ``data.hansen_molecules: true``.
+        hansen_map: how ``u`` maps to (dD, dP, dH): ``linear``, one learned linear map shared by both
+            encoders; ``aligned``, the first three components of ``u`` are the standardised (dD, dP, dH)
+            themselves, so z's first three components are Hansen's squared component distances and the
+            pair head can weigh them as Hansen's distance does (needs ``latent_dim`` >= 3).
         idac_weight: weight of the auxiliary activity-coefficient loss (0: none): the polymer encoder
             takes the solute, the solvent encoder the solvent, and a linear map of their z gives the
             standardised ln gamma_inf = a + b t (t: standardised 1/T); needs ``data.idac_pairs_per_batch``.
@@ -252,16 +256,20 @@ class ChiModule(PairModule):
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,
         hansen_weight: float = 0.0,
+        hansen_map: Literal["linear", "aligned"] = "linear",
         idac_weight: float = 0.0,
     ):
         super().__init__()
         if hansen_weight < 0 or idac_weight < 0:
             raise ValueError(f"hansen_weight and idac_weight must be >= 0, got {hansen_weight}, {idac_weight}")
+        if hansen_map not in ("linear", "aligned") or (hansen_map == "aligned" and latent_dim < len(HANSEN_TARGETS)):
+            raise ValueError(f"hansen_map must be 'linear' or 'aligned' (with latent_dim >= 3), got {hansen_map!r}")
         self.save_hyperparameters()
         self._build(task_weights)
         self.auxiliary_losses = nn.ModuleDict()  # name -> its epoch mean (train/loss_<name>)
         if hansen_weight:
-            self.hansen_head = nn.Linear(latent_dim, len(HANSEN_TARGETS))
+            if hansen_map == "linear":
+                self.hansen_head = nn.Linear(latent_dim, len(HANSEN_TARGETS))
             self.auxiliary_losses["hansen"] = MeanMetric()
         if idac_weight:
             self.idac_head = nn.Linear(latent_dim, 2)
@@ -289,15 +297,19 @@ class ChiModule(PairModule):
             loss = loss + self.hparams.idac_weight * self._idac_loss(batch["idac"])
         return loss
 
+    def _hansen_values(self, u: Tensor) -> Tensor:
+        """``u`` [M, k] -> the predicted standardised (dD, dP, dH) [M, 3] (``hansen_map``)."""
+        return self.hansen_head(u) if self.hparams.hansen_map == "linear" else u[:, : len(HANSEN_TARGETS)]
+
     def _hansen_loss(self, batch: MoleculeBatch) -> Tensor:
-        """Mean squared error of the shared map of ``u`` [M, k] onto the standardised (dD, dP, dH) [M, 3],
-        averaged over the two encoders (one when they are shared)."""
+        """Mean squared error of ``u`` [M, k], through :meth:`_hansen_values`, against the standardised
+        (dD, dP, dH) [M, 3], averaged over the two encoders (one when they are shared)."""
         k, num_molecules = self.hparams.latent_dim, batch.targets.shape[0]
         encoders = [self.net.encode_polymers]
         if not self.hparams.shared_encoder:
             encoders.append(self.net.encode_solvents)
         losses = [
-            F.mse_loss(self.hansen_head(encode(*batch.graph, num_molecules)[:, :k]), batch.targets)
+            F.mse_loss(self._hansen_values(encode(*batch.graph, num_molecules)[:, :k]), batch.targets)
             for encode in encoders
         ]
         loss = torch.stack(losses).mean()

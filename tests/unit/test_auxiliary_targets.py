@@ -59,9 +59,10 @@ def test_an_epoch_goes_through_each_molecule_once_beside_every_pair_batch(tmp_pa
     assert first.graph[0].shape[0] == first.graph[3].shape[0] and first.targets.shape[1] == 3
 
 
-def test_hansen_loss_is_the_mean_squared_error_of_one_shared_map(tmp_path):
+@pytest.mark.parametrize("hansen_map", ["linear", "aligned"])
+def test_hansen_loss_is_the_mean_squared_error_of_one_shared_map(tmp_path, hansen_map):
     torch.manual_seed(0)
-    module = ChiModule(**SMALL, hansen_weight=1.0)
+    module = ChiModule(**SMALL, hansen_weight=1.0, hansen_map=hansen_map)
     molecules = hansen_molecules(250)
     rows = np.array([0, 5, 17, 400])
     dataset = MoleculeTargetDataset(molecules, rows)
@@ -75,7 +76,11 @@ def test_hansen_loss_is_the_mean_squared_error_of_one_shared_map(tmp_path):
     }
     raw = np.array([by_key[stereo_free(k)] for k in keys], dtype=float)
     target = (raw - molecules.values.mean(axis=0)) / molecules.values.std(axis=0)
-    weight, bias = module.hansen_head.weight.detach().numpy(), module.hansen_head.bias.detach().numpy()
+    if hansen_map == "linear":
+        weight, bias = module.hansen_head.weight.detach().numpy(), module.hansen_head.bias.detach().numpy()
+    else:  # aligned: u's first three components are the standardised (dD, dP, dH)
+        weight, bias = np.eye(3, SMALL["latent_dim"]), np.zeros(3)
+        assert not hasattr(module, "hansen_head")
     errors = []
     for encoder in (module.net.polymer_encoder, module.net.solvent_encoder):
         for i, graph in enumerate(molecules.graphs[r] for r in rows):  # one molecule at a time
