@@ -10,7 +10,8 @@ choice. Then the chosen and the current form are scored on the test rows of ``pr
 evaluate's pooled std is (fitted on the other folds' test rows), and fitted on every fold's validation rows.
 
 Forms (terms of sigma^2): F0 the shipped one, (a spread)^2 + b^2 + (c_p novelty_polymer)^2 +
-(c_s novelty_solvent)^2; F1 F0 + (d (chi - center))^2 with the center fitted; F2 the same with the center
+(c_s novelty_solvent)^2; F1 F0 + (d (chi - center))^2 with the center fitted (both fitted by
+``gnnchi.inference.calibration.fit_task``, as evaluate fits them); F2 the same with the center
 at 0.5, the miscibility threshold; F3 spread and floor only; F4 F3 + (d (chi - 0.5))^2.
 """
 
@@ -27,11 +28,13 @@ from scipy.stats import spearmanr
 from gnnchi.evaluation.fitting import predict_rows
 from gnnchi.evaluation.pooled_calibration import novelty_columns
 from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
-from gnnchi.inference.calibration import _fit_squares
+from gnnchi.inference.calibration import TaskCalibration, _fit_squares, fit_task
 from gnnchi.training.calibrate import row_novelty, training_domain
 
 TASK = "chi_exp"
-TERMS = {"F0": (1, 1, 1, 1, 0), "F1": (1, 1, 1, 1, 1), "F2": (1, 1, 1, 1, 1), "F3": (1, 1, 0, 0, 0), "F4": (1, 1, 0, 0, 1)}
+VALUE_TERM = {"F0": "none", "F1": "centred"}  # the forms gnnchi.inference.calibration fits itself
+MASKS = {"F2": (1, 1, 1, 1, 1), "F3": (1, 1, 0, 0, 0), "F4": (1, 1, 0, 0, 1)}  # terms kept, center fixed at 0.5
+FORMS = (*VALUE_TERM, *MASKS)
 
 
 def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
@@ -53,21 +56,32 @@ def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def features(rows: pd.DataFrame, form: str, center: float) -> np.ndarray:
-    """[R, 5] the squared terms of sigma^2 that ``form`` uses (the others 0)."""
-    prediction = rows[f"gnnchi_{TASK}"].to_numpy(float)
-    terms = np.column_stack([rows[f"gnnchi_{TASK}_spread"] ** 2, np.ones(len(rows)), rows["gnnchi_novelty_polymer"] ** 2,
-                             rows["gnnchi_novelty_solvent"] ** 2, (prediction - center) ** 2])  # fmt: skip
-    return terms * np.array(TERMS[form])
+def columns(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """The inputs of sigma: raw spread, polymer and solvent novelty, prediction [R] each."""
+    return tuple(rows[c].to_numpy(float) for c in (f"gnnchi_{TASK}_spread", "gnnchi_novelty_polymer",
+                                                   "gnnchi_novelty_solvent", f"gnnchi_{TASK}"))  # fmt: skip
 
 
-def fit(rows: pd.DataFrame, form: str) -> tuple[np.ndarray, float]:
-    """(the [5] squared weights, the center) of maximum likelihood on ``rows``."""
-    e2 = (rows[f"gnnchi_{TASK}"] - rows[TASK]).to_numpy(float) ** 2
-    centers = np.quantile(rows[f"gnnchi_{TASK}"], np.linspace(0, 1, 41)) if form == "F1" else [0.5]
-    fits = [(*_fit_squares(e2, features(rows, form, c), with_d=bool(TERMS[form][4])), c) for c in centers]
-    _, squares, center = min(fits, key=lambda f: f[0])
-    return np.maximum(squares, 0.0), float(center)
+def fit(rows: pd.DataFrame, form: str) -> TaskCalibration:
+    """The maximum-likelihood calibration of ``form`` on ``rows``: F0 and F1 exactly as ``fit`` and
+    ``evaluate`` fit them (:func:`fit_task`); F2-F4, which it does not offer (a fixed center, terms left
+    out), by the same likelihood on the kept terms."""
+    spread, novelty_polymer, novelty_solvent, prediction = columns(rows)
+    error = prediction - rows[TASK].to_numpy(float)
+    if form in VALUE_TERM:
+        return fit_task(error, spread, novelty_polymer, novelty_solvent, prediction, value_term=VALUE_TERM[form])
+    terms = np.column_stack(
+        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2, (prediction - 0.5) ** 2]
+    )
+    mask = np.array(MASKS[form])
+    _, squares = _fit_squares(error**2, terms * mask, with_d=bool(mask[4]))
+    a, b, c_polymer, c_solvent, d = np.sqrt(np.maximum(squares, 0.0)) * mask
+    return TaskCalibration(a, b, c_polymer, c_solvent, rows=len(rows), d=d, center=0.5)
+
+
+def sigma_of(calibration: TaskCalibration, rows: pd.DataFrame) -> np.ndarray:
+    spread, novelty_polymer, novelty_solvent, prediction = columns(rows)
+    return calibration.sigma(spread, novelty_polymer, novelty_solvent, prediction)
 
 
 def scores(rows: pd.DataFrame, sigma: np.ndarray) -> dict:
@@ -81,9 +95,8 @@ def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str)
     """Each fold's sigma fitted on the other folds' rows of ``fitted_on``."""
     sigma = np.zeros(len(scored))
     for fold in sorted(scored["fold"].unique()):
-        squares, center = fit(fitted_on[fitted_on["fold"] != fold], form)
         here = (scored["fold"] == fold).to_numpy()
-        sigma[here] = np.sqrt(features(scored[here], form, center) @ squares)
+        sigma[here] = sigma_of(fit(fitted_on[fitted_on["fold"] != fold], form), scored[here])
     return sigma
 
 
@@ -94,20 +107,27 @@ def main() -> None:
     parser.add_argument("--choose_margin", type=float, default=0.03, help="Spearman gain over F0 a switch needs")
     args = parser.parse_args()
     val = validation_rows(args.run, args.protocol)
-    print(f"validation rows: {len(val)}; choosing on them (each fold's sigma fitted on the other folds' validation rows)")
-    chosen = {form: scores(val, leave_one_fold_out(val, val, form)) for form in TERMS}
+    print(
+        f"validation rows: {len(val)}; choosing on them (each fold's sigma fitted on the other folds' validation rows)"
+    )
+    chosen = {form: scores(val, leave_one_fold_out(val, val, form)) for form in FORMS}
     for form, s in chosen.items():
         print(f"  {form}: {s}")
     best = max(chosen, key=lambda f: chosen[f]["spearman_mean_of_folds"])
     ok = chosen[best]["within_1sigma"] >= 0.60 and chosen[best]["within_2sigma"] >= 0.85
-    if best == "F0" or not ok or chosen[best]["spearman_mean_of_folds"] < chosen["F0"]["spearman_mean_of_folds"] + args.choose_margin:
+    if (
+        best == "F0"
+        or not ok
+        or chosen[best]["spearman_mean_of_folds"] < chosen["F0"]["spearman_mean_of_folds"] + args.choose_margin
+    ):
         best = "F0"
     print(f"chosen on validation rows: {best}")
     test = pd.read_csv(args.run / args.protocol / "predictions.csv").dropna(subset=[TASK])
     for form in sorted({"F0", best}):
-        print(f"test rows, {form}, fitted on the other folds' test rows: {scores(test, leave_one_fold_out(test, test, form))}")
-        squares, center = fit(val, form)
-        sigma = np.sqrt(features(test, form, center) @ squares)
+        print(
+            f"test rows, {form}, fitted on the other folds' test rows: {scores(test, leave_one_fold_out(test, test, form))}"
+        )
+        sigma = sigma_of(fit(val, form), test)
         print(f"test rows, {form}, fitted on every fold's validation rows: {scores(test, sigma)}")
 
 
