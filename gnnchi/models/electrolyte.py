@@ -12,11 +12,20 @@ from gnnchi.featurizers import DESCRIPTOR_DIM
 from gnnchi.nn import BondMessagePassingEncoder
 from gnnchi.nn.conductivity import ConductivityHead
 
+MIXTURE_POOLINGS = {"fraction": 1, "fraction_and_mean": 2}  # pooling -> the mixture encoding's width in units of M
 
-def mixture_encoding(components: Tensor, fractions: Tensor) -> Tensor:
-    """[P, C, M] component encodings, [P, C] mole fractions (0 for an empty slot) -> [P, M]: their
-    fraction-weighted sum, the same for any order of the components."""
-    return (fractions.unsqueeze(2) * components).sum(dim=1)
+
+def mixture_encoding(components: Tensor, fractions: Tensor, pooling: str = "fraction") -> Tensor:
+    """[P, C, M] component encodings, [P, C] mole fractions (0 for an empty slot) -> [P, M] (``fraction``:
+    their fraction-weighted sum) or [P, 2M] (``fraction_and_mean``: that sum, then the plain mean of the
+    components present, so a salt at a mole fraction of 0.05 still shows who it is at full scale); the
+    same for any order of the components."""
+    weighted = (fractions.unsqueeze(2) * components).sum(dim=1)
+    if pooling == "fraction":
+        return weighted
+    present = (fractions > 0).to(components.dtype).unsqueeze(2)  # [P, C, 1]
+    mean = (present * components).sum(dim=1) / present.sum(dim=1).clamp(min=1.0)
+    return torch.cat([weighted, mean], dim=1)
 
 
 class ElectrolyteNet(nn.Module):
@@ -36,14 +45,17 @@ class ElectrolyteNet(nn.Module):
         descriptors: bool = True,
         mixture_dim: int = 64,
         readout: str = "arrhenius",
+        mixture_pooling: str = "fraction",
     ):
         super().__init__()
-        self.encoding_dim = mixture_dim
+        if mixture_pooling not in MIXTURE_POOLINGS:
+            raise ValueError(f"mixture_pooling must be one of {list(MIXTURE_POOLINGS)}, got {mixture_pooling!r}")
+        self.encoding_dim, self.mixture_pooling = mixture_dim, mixture_pooling
         self.component_encoder = BondMessagePassingEncoder(
             atom_dim, bond_dim, mixture_dim, hidden_dim, depth, ffn_hidden_dim, dropout,
             DESCRIPTOR_DIM if descriptors else 0,
         )  # fmt: skip
-        self.head = ConductivityHead(mixture_dim, ffn_hidden_dim, readout, dropout)
+        self.head = ConductivityHead(MIXTURE_POOLINGS[mixture_pooling] * mixture_dim, ffn_hidden_dim, readout, dropout)
 
     def encode_components(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
         """A batch of compound graphs -> [num_graphs, M]."""
@@ -51,15 +63,15 @@ class ElectrolyteNet(nn.Module):
 
     def mixture_head(self, components: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
         """[P, C, M], [P, C], [P], [P] -> log10 sigma [P, 1]."""
-        return self.head(mixture_encoding(components, fractions), temperature_K, mn_g_mol)
+        return self.head(mixture_encoding(components, fractions, self.mixture_pooling), temperature_K, mn_g_mol)
 
     def temperature_law(self, components: Tensor, fractions: Tensor, mn_g_mol: Tensor) -> Tensor:
         """[P, C, M], [P, C], [P] -> [P, 3]: log10 A, Ea (kJ/mol), T0 (K) of each formulation."""
-        return self.head.temperature_law(mixture_encoding(components, fractions), mn_g_mol)
+        return self.head.temperature_law(mixture_encoding(components, fractions, self.mixture_pooling), mn_g_mol)
 
     def outputs(self, components: Tensor, fractions: Tensor, temperature_K: Tensor, mn_g_mol: Tensor) -> Tensor:
         """[P, C, M], [P, C], [P], [P] -> [P, 4]: log10 sigma, then the law's log10 A, Ea (kJ/mol), T0 (K)."""
-        mixture = mixture_encoding(components, fractions)
+        mixture = mixture_encoding(components, fractions, self.mixture_pooling)
         law = self.head.temperature_law(mixture, mn_g_mol)
         return torch.cat([self.head(mixture, temperature_K, mn_g_mol), law], dim=1)
 

@@ -390,6 +390,9 @@ class ElectrolyteModule(PairModule):
         mixture_dim: M, the size of a compound's (and of the mixture's) encoding.
         readout: the temperature law, ``arrhenius``, ``vft`` (Vogel-Fulcher-Tammann) or ``free`` (no
             physics: the ablation), :class:`gnnchi.nn.conductivity.ConductivityHead`.
+        mixture_pooling: how the components' encodings make the mixture's: ``fraction`` (weighted by
+            mole fraction) or ``fraction_and_mean`` (that, beside their plain mean),
+            :func:`gnnchi.models.electrolyte.mixture_encoding`.
         task_weights: loss weight of each task (log10_conductivity_S_cm).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
@@ -407,6 +410,7 @@ class ElectrolyteModule(PairModule):
         descriptors: bool = True,
         mixture_dim: int = 64,
         readout: str = "arrhenius",
+        mixture_pooling: str = "fraction",
         task_weights: dict[str, float] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,

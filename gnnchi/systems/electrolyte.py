@@ -50,7 +50,8 @@ ELECTROLYTE = System(
     conditions=(TEMPERATURE, MOLECULAR_WEIGHT),
     tasks=(Task(TARGET, "regression", "log10 of the ionic conductivity in S/cm"),),
     net=_net,
-    net_arguments=("hidden_dim", "depth", "ffn_hidden_dim", "dropout", "descriptors", "mixture_dim", "readout"),
+    net_arguments=("hidden_dim", "depth", "ffn_hidden_dim", "dropout", "descriptors", "mixture_dim", "readout",
+                   "mixture_pooling"),
     bundled_data=_bundled_data,
     data_folders=("polymer_electrolytes",),
     splits={

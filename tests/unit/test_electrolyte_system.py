@@ -15,7 +15,7 @@ from gnnchi.data.splits import split_indices
 from gnnchi.datasets.electrolytes import infer_role
 from gnnchi.errors import DataValidationError
 from gnnchi.featurizers import ATOM_DIM, BOND_DIM
-from gnnchi.models.electrolyte import ElectrolyteNet
+from gnnchi.models.electrolyte import ElectrolyteNet, mixture_encoding
 from gnnchi.nn.conductivity import ConductivityHead
 from gnnchi.systems import ELECTROLYTE
 
@@ -38,9 +38,10 @@ def _records(rows: list[dict], require_target: bool = False):
     return records
 
 
-def _net(readout: str = "arrhenius", seed: int = 0) -> ElectrolyteNet:
+def _net(readout: str = "arrhenius", seed: int = 0, pooling: str = "fraction") -> ElectrolyteNet:
     torch.manual_seed(seed)
-    net = ElectrolyteNet(ATOM_DIM, BOND_DIM, hidden_dim=16, depth=2, ffn_hidden_dim=16, mixture_dim=8, readout=readout)
+    net = ElectrolyteNet(ATOM_DIM, BOND_DIM, hidden_dim=16, depth=2, ffn_hidden_dim=16, mixture_dim=8, readout=readout,
+                         mixture_pooling=pooling)  # fmt: skip
     for parameter in net.head.mlp.parameters():  # larger than the initial weights, so the law varies per formulation
         torch.nn.init.normal_(parameter, std=0.5)
     return net.eval()
@@ -60,7 +61,8 @@ def test_roles_are_inferred_from_the_smiles():
     ]  # fmt: skip
 
 
-def test_the_order_of_the_components_changes_nothing():
+@pytest.mark.parametrize("pooling", ["fraction", "fraction_and_mean"])
+def test_the_order_of_the_components_changes_nothing(pooling):
     mixture = [(PEO, 0.8), (LITFSI, 0.15), (EC, 0.05)]
     rows = []
     for order in ((0, 1, 2), (2, 0, 1), (1, 2, 0)):
@@ -68,17 +70,27 @@ def test_the_order_of_the_components_changes_nothing():
         for slot, i in enumerate(order, start=1):
             row |= {f"component_{slot}": mixture[i][0], f"fraction_{slot}": mixture[i][1]}
         rows.append(row)
-    out = _predict(_net(), _records(rows))
+    out = _predict(_net(pooling=pooling), _records(rows))
     assert np.ptp(out) < 1e-5, out
-    other = _predict(_net(), _records([{**rows[0], "fraction_1": 0.7, "fraction_2": 0.25}]))
+    other = _predict(_net(pooling=pooling), _records([{**rows[0], "fraction_1": 0.7, "fraction_2": 0.25}]))
     assert abs(other[0] - out[0]) > 1e-4  # the fractions do matter
 
 
-def test_a_component_with_zero_fraction_adds_nothing():
+@pytest.mark.parametrize("pooling", ["fraction", "fraction_and_mean"])
+def test_a_component_with_zero_fraction_adds_nothing(pooling):
     base = {"component_1": PEO, "fraction_1": 0.9, "component_2": LITFSI, "fraction_2": 0.1, "temperature_C": 40.0,
             "mn_g_mol": 5e4}  # fmt: skip
-    out = _predict(_net(), _records([base, {**base, "component_3": EC, "fraction_3": 0.0}]))
+    out = _predict(_net(pooling=pooling), _records([base, {**base, "component_3": EC, "fraction_3": 0.0}]))
     assert abs(out[0] - out[1]) < 1e-6
+
+
+def test_the_mean_pooling_shows_each_component_at_full_scale():
+    """[2 mixtures, 3 slots, M = 2] by hand: the weighted sum, then the plain mean of the slots with a fraction."""
+    components = torch.tensor([[[1.0, 0.0], [0.0, 4.0], [9.0, 9.0]], [[2.0, 2.0], [0.0, 0.0], [5.0, 1.0]]])
+    fractions = torch.tensor([[0.95, 0.05, 0.0], [0.5, 0.0, 0.5]])
+    expected = torch.tensor([[0.95, 0.2, 0.5, 2.0], [3.5, 1.5, 3.5, 1.5]])
+    torch.testing.assert_close(mixture_encoding(components, fractions, "fraction_and_mean"), expected)
+    torch.testing.assert_close(mixture_encoding(components, fractions, "fraction"), expected[:, :2])
 
 
 @pytest.mark.parametrize("readout", ["arrhenius", "vft"])
