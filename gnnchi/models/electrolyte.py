@@ -1,6 +1,7 @@
 """The electrolyte model as a pure ``torch.nn.Module`` (the export target): one graph encoder for every
 component (polymer repeat unit, salt, additive; D-MPNN, optionally with RDKit descriptors), the
-components' encodings summed with their mole fractions as weights, and the conductivity head."""
+components' encodings summed with their mole fractions as weights (and, with ``mixture_pooling:
+fraction_and_mean``, their plain mean beside that sum), and the conductivity head."""
 
 from __future__ import annotations
 
