@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from gnnchi.chem import make_mol
+from gnnchi.chem import DEFAULT_MAX_HEAVY_ATOMS, make_mol
 from gnnchi.data.auxiliary import hansen_molecules
 from gnnchi.featurizers.graph import collate_graphs, featurize
 from gnnchi.models.checkpoint import load_net, read_checkpoint
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--fold_models", type=Path, required=True, help="a fold's folder of member_*/best.ckpt")
     parser.add_argument("--temperature_K", type=float, default=298.15)
     args = parser.parse_args()
-    hansen = hansen_molecules(100)
+    hansen = hansen_molecules(DEFAULT_MAX_HEAVY_ATOMS)  # the training molecules' mean and std, as fit standardised them
     for path in sorted(args.fold_models.glob("member_*/best.ckpt")):
         weights, net = read_checkpoint(path)["state_dict"], load_net(path)
         k = net.latent_dim
