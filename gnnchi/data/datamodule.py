@@ -145,6 +145,11 @@ class PairDataModule(L.LightningDataModule):
         if unknown or tasks == []:
             raise ValueError(f"data.tasks must name some of {list(names)}; got {tasks}")
 
+    @staticmethod
+    def _check_bagging(fraction: float) -> None:
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"bagging_fraction must be in (0, 1], got {fraction}")
+
     def condition_ranges(self) -> dict[str, tuple[float, float]]:
         """Plausible range of each condition (rows outside are bad rows); default: the declared ones."""
         return {}
@@ -345,8 +350,7 @@ class ChiDataModule(PairDataModule):
         self._check_tasks(tasks)
         if idac_pairs_per_batch < 0:
             raise ValueError(f"idac_pairs_per_batch must be >= 0, got {idac_pairs_per_batch}")
-        if not 0.0 < bagging_fraction <= 1.0:
-            raise ValueError(f"bagging_fraction must be in (0, 1], got {bagging_fraction}")
+        self._check_bagging(bagging_fraction)
         self.save_hyperparameters()
 
     def condition_ranges(self) -> dict[str, tuple[float, float]]:
@@ -425,6 +429,9 @@ class IonicLiquidDataModule(PairDataModule):
             them into one (the default: the bundled data has 2,343 exact repeats, and averaging keeps
             a repeat from sitting on both sides of a random-rows split), ``keep`` them all, or ``fail``.
         tasks: train and evaluate on these tasks only (the system has one, ``x_co2``).
+        bagging_fraction: each member of an ensemble trains on its own random share of the training
+            groups (the split's groups: ionic liquids under ``split: ionic_liquid``, rows under ``rows``),
+            so members differ in the ionic liquids they know; 1: every member trains on every training row.
     """
 
     system = CO2_IL
@@ -447,9 +454,11 @@ class IonicLiquidDataModule(PairDataModule):
         max_heavy_atoms: int = DEFAULT_MAX_HEAVY_ATOMS,
         duplicates: Literal["keep", "average", "fail"] = "average",
         tasks: list[str] | None = None,
+        bagging_fraction: float = 1.0,
     ):
         super().__init__()
         self._check_tasks(tasks)
+        self._check_bagging(bagging_fraction)
         self.save_hyperparameters()
 
     def condition_ranges(self) -> dict[str, tuple[float, float]]:

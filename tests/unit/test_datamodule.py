@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from gnnchi.data import ChiDataModule
+from gnnchi.data import ChiDataModule, IonicLiquidDataModule
 from gnnchi.errors import DataValidationError
 
 GOOD = [
@@ -99,29 +99,39 @@ def test_duplicated_and_conflicting_rows_follow_the_policy(tmp_path, policy, cap
     assert dm.summary()["data/conflicting_groups"] == 2
 
 
-def test_bagging_gives_each_member_its_own_share_of_the_training_polymers():
-    """Bundled data, leave-polymer-out fold 0: with bagging_fraction 0.5 each member trains on half of
-    the training polymers (whole polymers: a stereo twin goes with its twin), members differ, validation
-    and test rows never move, None gives every training row back, and the draw is the same each time."""
+BAGGED_SYSTEMS = {  # data module, its grouped split, the columns whose joined values name a group
+    "chi": (ChiDataModule, "polymer", ["polymer_group_key"]),
+    "co2_il": (IonicLiquidDataModule, "ionic_liquid", ["cation_group_key", "anion_group_key"]),
+}
+
+
+@pytest.mark.parametrize("system", list(BAGGED_SYSTEMS))
+def test_bagging_gives_each_member_its_own_share_of_the_training_groups(system):
+    """Bundled data, fold 0 of the grouped split (leave-polymer-out, leave-ionic-liquid-out): with
+    bagging_fraction 0.5 each member trains on half of the training groups (whole groups: a stereo twin goes
+    with its twin), members differ, validation and test rows never move, None gives every training row back,
+    and the draw is the same each time."""
+    module_class, split, columns = BAGGED_SYSTEMS[system]
 
     def module(fraction):
-        dm = ChiDataModule(split="polymer", test_fold=0, bagging_fraction=fraction)
+        dm = module_class(split=split, test_fold=0, bagging_fraction=fraction)
         dm.setup("fit")
         return dm
 
     dm = module(0.5)
     table = dm.records.table
+    group = table[columns].astype(str).agg("|".join, axis=1)
     all_train, val, test = (dm.indices[p].copy() for p in ("train", "val", "test"))
-    polymers = set(table["polymer_group_key"].iloc[all_train])
+    groups = set(group.iloc[all_train])
     drawn = []
     for member in (0, 1):
         dm.use_member(member)
         rows = dm.indices["train"]
-        kept = set(table["polymer_group_key"].iloc[rows])
-        # every row of a kept polymer is trained on, and nothing else
-        expected = all_train[table["polymer_group_key"].iloc[all_train].isin(kept).to_numpy()]
+        kept = set(group.iloc[rows])
+        # every row of a kept group is trained on, and nothing else
+        expected = all_train[group.iloc[all_train].isin(kept).to_numpy()]
         np.testing.assert_array_equal(np.sort(rows), np.sort(expected))
-        assert kept <= polymers and len(kept) == round(0.5 * len(polymers))
+        assert kept <= groups and len(kept) == round(0.5 * len(groups))
         np.testing.assert_array_equal(dm.indices["val"], val)
         np.testing.assert_array_equal(dm.indices["test"], test)
         drawn.append(kept)
@@ -130,9 +140,9 @@ def test_bagging_gives_each_member_its_own_share_of_the_training_polymers():
     np.testing.assert_array_equal(dm.indices["train"], all_train)
     again = module(0.5)
     again.use_member(0)
-    assert set(table["polymer_group_key"].iloc[again.indices["train"]]) == drawn[0]
+    assert set(group.iloc[again.indices["train"]]) == drawn[0]
     whole = module(1.0)
     whole.use_member(1)  # no fraction below 1: every member trains on every row
     np.testing.assert_array_equal(whole.indices["train"], all_train)
     with pytest.raises(ValueError, match="bagging_fraction"):
-        ChiDataModule(bagging_fraction=0.0)
+        module_class(bagging_fraction=0.0)
