@@ -39,11 +39,12 @@ def fit(config: str, epochs: int, split: str, fold: int, extra: str, folder: Pat
 
 
 def best_epoch(folder: Path) -> dict:
-    """The validation metrics of the epoch with the lowest val/loss."""
+    """The validation metrics of the epoch with the lowest val/loss (chi's under short names, any other system's as logged)."""
     metrics = pd.read_csv(next((folder / "log").rglob("metrics.csv")))
     val = metrics.dropna(subset=["val/loss"])
     row = val.loc[val["val/loss"].idxmin()]
-    return {"epoch": int(row["epoch"]), **{short: row.get(name) for name, short in COLUMNS.items()}}
+    other = {name.removeprefix("val/"): row[name] for name in val.columns if name.startswith("val/") and name not in COLUMNS}
+    return {"epoch": int(row["epoch"]), **{short: row.get(name) for name, short in COLUMNS.items() if name in val.columns}, **other}
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gnnchi.physics import co2_fugacity_kPa
+
 REFERENCE_PRESSURE_KPA = 1000.0
 MAX_MOLE_RATIO = 1e6
 MAX_EXPONENT = 30.0
@@ -19,7 +21,8 @@ MAX_EXPONENT = 30.0
 
 class IsothermParameters(NamedTuple):
     """One member's isotherm head as arrays: the coefficient bias [J] (J = K (order + 1)), the Langmuir
-    pressures [K - 2] (kPa), the 1/T scaler, the interaction rank R and the temperature order."""
+    pressures [K - 2] (kPa), the 1/T scaler, the interaction rank R, the temperature order and whether
+    the pressure terms read the fugacity of CO2."""
 
     bias: np.ndarray
     langmuir_pressures_kPa: np.ndarray
@@ -27,22 +30,25 @@ class IsothermParameters(NamedTuple):
     inv_t_std: float
     rank: int
     order: int = 1
+    fugacity: bool = False
 
     @classmethod
     def from_torch(cls, head) -> IsothermParameters:
         """The arrays of a :class:`gnnchi.nn.isotherm.IsothermHead` (duck-typed: no torch import here)."""
         array = lambda t: t.detach().cpu().numpy().astype(np.float32)
         return cls(array(head.bias), array(head.langmuir_pressures_kPa), head.inv_t_mean.item(), head.inv_t_std.item(),
-                   int(head.rank), int(head.order))  # fmt: skip
+                   int(head.rank), int(head.order), bool(head.fugacity))  # fmt: skip
 
     def to_json(self) -> dict:
         return {"bias": self.bias.tolist(), "langmuir_pressures_kPa": self.langmuir_pressures_kPa.tolist(),
-                "inv_t_mean": self.inv_t_mean, "inv_t_std": self.inv_t_std, "rank": self.rank, "order": self.order}  # fmt: skip
+                "inv_t_mean": self.inv_t_mean, "inv_t_std": self.inv_t_std, "rank": self.rank, "order": self.order,
+                "fugacity": self.fugacity}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict) -> IsothermParameters:
         return cls(np.asarray(data["bias"], np.float32), np.asarray(data["langmuir_pressures_kPa"], np.float32),
-                   float(data["inv_t_mean"]), float(data["inv_t_std"]), int(data["rank"]), int(data["order"]))  # fmt: skip
+                   float(data["inv_t_mean"]), float(data["inv_t_std"]), int(data["rank"]), int(data["order"]),
+                   bool(data.get("fugacity", False)))  # fmt: skip
 
     @property
     def num_coefficients(self) -> int:
@@ -76,8 +82,14 @@ def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion
     return coef.reshape(len(c), len(a), -1, head.order + 1)
 
 
+def absorbing_pressure(head: IsothermParameters, temperature_K, pressure_kPa) -> np.ndarray:
+    """What the pressure terms read, in kPa: P, or the fugacity of CO2 at (T, P) (arrays that broadcast)."""
+    temperature, pressure = np.broadcast_arrays(np.asarray(temperature_K, np.float32), np.asarray(pressure_kPa, np.float32))
+    return co2_fugacity_kPa(temperature, pressure, np) if head.fugacity else pressure
+
+
 def pressure_basis(head: IsothermParameters, pressure_kPa: np.ndarray) -> np.ndarray:
-    """[...] kPa -> [..., K]: P / P_ref, (P / P_ref)^2, P / (P + p_k)."""
+    """[...] kPa (as :func:`absorbing_pressure` gives it) -> [..., K]: P / P_ref, (P / P_ref)^2, P / (P + p_k)."""
     p = np.asarray(pressure_kPa, np.float32)[..., None]
     reduced = p / np.float32(REFERENCE_PRESSURE_KPA)
     return np.concatenate([reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)], axis=-1)
@@ -90,7 +102,8 @@ def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperatur
     if head.order == 2:
         exponent = exponent + coefficients[..., 2] * t * t
     exponent = np.minimum(exponent, MAX_EXPONENT)
-    m = np.minimum((np.exp(exponent) * pressure_basis(head, pressure_kPa)).sum(axis=-1), MAX_MOLE_RATIO)
+    basis = pressure_basis(head, absorbing_pressure(head, temperature_K, pressure_kPa))
+    m = np.minimum((np.exp(exponent) * basis).sum(axis=-1), MAX_MOLE_RATIO)
     return (m / (1.0 + m)).astype(np.float32)
 
 
@@ -100,7 +113,7 @@ PAIRS_PER_CHUNK = 65536  # ionic liquids scored together: a chunk's planes stay 
 def _score_chunk(head: IsothermParameters, planes: list[np.ndarray], at_temperature: dict[float, list[int]],
                  pressure: np.ndarray, total: np.ndarray, squares: np.ndarray) -> None:  # fmt: skip
     """One member's x_CO2 for a chunk of ionic liquids (``planes``: [K, chunk] per power of t) at every
-    condition, added to ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
+    condition (``pressure`` [N]: what the pressure terms read, :func:`absorbing_pressure`), added to ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
     exponent = np.empty_like(planes[0])
     for t_kelvin, conditions in at_temperature.items():
         t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)
@@ -136,12 +149,13 @@ def screen_isotherms(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # numpy releases the GIL
         for m, head in enumerate(heads):
             block = slice(m * width, (m + 1) * width)
+            absorbing = absorbing_pressure(head, temperature, pressure)  # [N]
             coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
             num_terms = coef.shape[2]
             # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and
             # an exp in place, and a pressure one [K] x [K, C A] product
             planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
-            jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, pressure,
+            jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, absorbing,
                                 total[:, pairs], squares[:, pairs]) for pairs in chunks]  # fmt: skip
             for job in jobs:
                 job.result()  # an error in a chunk is raised here; members add to total in turn

@@ -30,9 +30,10 @@ class IonicLiquidNet(nn.Module):
         interaction_rank: int = 4,
         langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
         temperature_order: int = 1,
+        fugacity: bool = False,
     ):
         super().__init__()
-        self.head = IsothermHead(tuple(langmuir_pressures_kPa), interaction_rank, temperature_order)
+        self.head = IsothermHead(tuple(langmuir_pressures_kPa), interaction_rank, temperature_order, fugacity)
         descriptor_dim = DESCRIPTOR_DIM if descriptors else 0
         self.encoding_dim = self.head.encoding_dim
 

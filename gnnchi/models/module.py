@@ -349,6 +349,8 @@ class IonicLiquidModule(PairModule):
         langmuir_pressures_kPa: the pressures p_k of the saturating terms P / (P + p_k).
         temperature_order: 1 for van 't Hoff terms exp(a + b/T), 2 to add c/T^2 (an enthalpy of
             absorption that changes with T).
+        fugacity: the pressure terms read the fugacity of pure CO2 at (T, P) (Peng-Robinson) in place
+            of P: Henry's law in fugacity, and isotherms that flatten at high pressure.
         task_weights: loss weight of each task (x_co2).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
@@ -367,6 +369,7 @@ class IonicLiquidModule(PairModule):
         interaction_rank: int = 4,
         langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
         temperature_order: int = 1,
+        fugacity: bool = False,
         task_weights: dict[str, float] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,

@@ -13,6 +13,12 @@ Henry's constant P / x at P -> 0 is P_ref / exp(a_0 + b_0 t) + ... (van 't Hoff 
 ``temperature_order`` 2 the c_k t^2 term lets the enthalpy of absorption change with T, as a heat
 capacity of solution does, like the Clarke-Glew form of gas solubility).
 
+With ``fugacity``, the pressure terms read the fugacity f(T, P) of pure CO2 (Peng-Robinson,
+:func:`gnnchi.physics.co2_fugacity_kPa`) in place of P: Henry's law holds in fugacity, x H = f, and
+f / P falls from 1 at low pressure to about 0.2 at 50 MPa, so an isotherm flattens where the
+compressed gas stops adding chemical potential. f rises with P at fixed T and is 0 at P = 0, so the
+guarantees above hold unchanged.
+
 The K (order + 1) coefficients of an ionic liquid are the sum of a cation part, an anion part and a
 rank-R cation x anion interaction: coef_j = c_j + d_j + sum_r f_jr g_jr + bias_j. Each encoder gives
 its ion's [J (1 + R)] numbers (J = K (order + 1)), so every cation x anion combination costs one small
@@ -23,6 +29,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from gnnchi.physics import co2_fugacity_kPa
 
 REFERENCE_PRESSURE_KPA = 1000.0  # P_ref: the Henry and quadratic terms' pressure scale
 MAX_MOLE_RATIO = 1e6  # m cap: x <= 1 - 1e-6, below 1 in float32
@@ -41,6 +49,7 @@ class IsothermHead(nn.Module):
 
     ``langmuir_pressures_kPa``: the p_k of the saturating terms (K = 2 + their number).
     ``interaction_rank``: R. ``temperature_order``: 1 (van 't Hoff) or 2 (+ c_k t^2).
+    ``fugacity``: the pressure terms read the fugacity of CO2 at (T, P) in place of P.
     The 1/T scaler is a buffer fitted on the training rows, saved with the weights.
     """
 
@@ -49,6 +58,7 @@ class IsothermHead(nn.Module):
         langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
         interaction_rank: int = 4,
         temperature_order: int = 1,
+        fugacity: bool = False,
     ):
         super().__init__()
         if any(p <= 0 for p in langmuir_pressures_kPa):
@@ -57,7 +67,7 @@ class IsothermHead(nn.Module):
             raise ValueError(f"interaction_rank must be >= 0, got {interaction_rank}")
         if temperature_order not in (1, 2):
             raise ValueError(f"temperature_order must be 1 or 2, got {temperature_order}")
-        self.num_terms, self.order = 2 + len(langmuir_pressures_kPa), temperature_order
+        self.num_terms, self.order, self.fugacity = 2 + len(langmuir_pressures_kPa), temperature_order, fugacity
         self.num_coefficients, self.rank = self.num_terms * (temperature_order + 1), interaction_rank
         self.register_buffer("langmuir_pressures_kPa", torch.tensor([float(p) for p in langmuir_pressures_kPa]))
         self.register_buffer("inv_t_mean", torch.tensor(1.0 / 320.0))
@@ -99,7 +109,8 @@ class IsothermHead(nn.Module):
         if self.order == 2:
             exponent = exponent + coefficients[:, :, 2] * t * t
         exponent = exponent.clamp(max=MAX_EXPONENT)  # [P, K]
-        terms = torch.exp(exponent) * pressure_basis(pressure_kPa, self.langmuir_pressures_kPa)
+        absorbing = co2_fugacity_kPa(temperature_K, pressure_kPa, torch) if self.fugacity else pressure_kPa
+        terms = torch.exp(exponent) * pressure_basis(absorbing, self.langmuir_pressures_kPa)
         return terms.sum(dim=1).clamp(max=MAX_MOLE_RATIO)
 
     def forward(self, cation_latent: Tensor, anion_latent: Tensor, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:
