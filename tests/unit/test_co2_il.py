@@ -22,6 +22,7 @@ from gnnchi.inference.isotherm import (
 )
 from gnnchi.models.ionic_liquid import IonicLiquidNet
 from gnnchi.nn.isotherm import IsothermHead
+from gnnchi.physics import co2_fugacity_kPa
 from gnnchi.systems import CO2_IL
 
 BMIM, EMIM, C6MIM = "CCCC[n+]1ccn(C)c1", "CC[n+]1ccn(C)c1", "CCCCCC[n+]1ccn(C)c1"
@@ -135,9 +136,9 @@ def test_a_batch_encodes_each_distinct_ion_once_and_gathers_it_for_its_pairs():
     assert torch.allclose(gathered, direct, atol=1e-6)
 
 
-def _random_head(order: int, seed: int = 0) -> tuple[IsothermHead, torch.Tensor, torch.Tensor]:
+def _random_head(order: int, seed: int = 0, fugacity: bool = False) -> tuple[IsothermHead, torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
-    head = IsothermHead((100.0, 1000.0, 10000.0), interaction_rank=3, temperature_order=order)
+    head = IsothermHead((100.0, 1000.0, 10000.0), interaction_rank=3, temperature_order=order, fugacity=fugacity)
     with torch.no_grad():
         head.bias.normal_(0.0, 2.0)
     cations = torch.randn(5, head.encoding_dim) * 1.5
@@ -145,11 +146,12 @@ def _random_head(order: int, seed: int = 0) -> tuple[IsothermHead, torch.Tensor,
     return head, cations, anions
 
 
+@pytest.mark.parametrize("fugacity", [False, True])
 @pytest.mark.parametrize("order", [1, 2])
-def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_it(order):
-    head, cations, anions = _random_head(order)
+def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_it(order, fugacity):
+    head, cations, anions = _random_head(order, fugacity=fugacity)
     pressures = torch.cat([torch.tensor([0.0, 1e-30]), torch.logspace(-6, np.log10(2e5), 400)])  # kPa
-    for temperature in (200.0, 298.15, 450.0, 600.0):
+    for temperature in (200.0, 250.0, 298.15, 450.0, 600.0):  # 200, 250 and 298.15 K condense CO2 (fugacity)
         for i in range(5):
             n = len(pressures)
             x = head(cations[i].expand(n, -1), anions[i].expand(n, -1), torch.full((n,), temperature), pressures)[:, 0]
@@ -159,8 +161,9 @@ def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_
             assert x[0] == 0.0 and x[1] < 1e-15
 
 
-def test_the_low_pressure_limit_is_henrys_law_with_the_hand_written_constant():
-    head, cations, anions = _random_head(order=1, seed=1)
+@pytest.mark.parametrize("fugacity", [False, True])  # at 1 Pa CO2 is an ideal gas: f = P
+def test_the_low_pressure_limit_is_henrys_law_with_the_hand_written_constant(fugacity):
+    head, cations, anions = _random_head(order=1, seed=1, fugacity=fugacity)
     with torch.no_grad():
         coef = head.coefficients(cations[:1], anions[:1])[0].numpy()  # [K, 2]
     temperature, pressure = 310.0, 1e-3  # kPa
@@ -172,9 +175,20 @@ def test_the_low_pressure_limit_is_henrys_law_with_the_hand_written_constant():
     assert x == pytest.approx(slope * pressure, rel=1e-3)
 
 
-@pytest.mark.parametrize("order", [1, 2])
-def test_the_numpy_head_matches_torch_pair_by_pair_and_as_a_grid(order):
-    head, cations, anions = _random_head(order, seed=2)
+def test_a_fugacity_head_reads_the_fugacity_where_a_pressure_head_reads_the_pressure():
+    by_fugacity, cations, anions = _random_head(2, seed=7, fugacity=True)
+    by_pressure = _random_head(2, seed=7)[0]
+    temperature, pressure = torch.tensor([250.0, 298.15, 313.15, 400.0]), torch.tensor([3000.0, 8000.0, 30000.0, 50000.0])
+    fugacity = torch.tensor(co2_fugacity_kPa(temperature.double().numpy(), pressure.double().numpy(), np), dtype=torch.float32)
+    with torch.no_grad():
+        x = by_fugacity(cations[:4], anions[:4], temperature, pressure)
+        assert torch.allclose(x, by_pressure(cations[:4], anions[:4], temperature, fugacity), rtol=1e-4)
+        assert not torch.allclose(x, by_pressure(cations[:4], anions[:4], temperature, pressure), rtol=1e-2)
+
+
+@pytest.mark.parametrize(("order", "fugacity"), [(1, False), (2, False), (2, True)])
+def test_the_numpy_head_matches_torch_pair_by_pair_and_as_a_grid(order, fugacity):
+    head, cations, anions = _random_head(order, seed=2, fugacity=fugacity)
     params = IsothermParameters.from_torch(head)
     temperatures, pressures = np.array([250.0, 320.0, 400.0], np.float32), np.array([5.0, 1500.0, 40000.0], np.float32)
     c, a = cations.numpy(), anions.numpy()
