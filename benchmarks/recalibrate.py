@@ -22,7 +22,7 @@ import pandas as pd
 from gnnchi.data.splits import split_indices
 from gnnchi.evaluation.fitting import predict_rows
 from gnnchi.evaluation.metrics import score
-from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS, SCORED
+from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS, PROTOCOLS, SCORED
 from gnnchi.inference.calibration import record
 from gnnchi.models.ensemble import member_checkpoints, write_manifest
 from gnnchi.training.calibrate import fit_uncertainty
@@ -34,7 +34,7 @@ RECALIBRATED = "ensemble_recalibrated.json"
 def fold_setup(run: Path, protocol: str, fold: int):
     """(the fold's cached ensemble manifest, its data module set up as the run's fit saw it, the table's
     rows of each part: train / val / test) of fold ``fold`` of an evaluate run."""
-    spec = PROTOCOLS[protocol]
+    spec = ALL_PROTOCOLS[protocol]  # any system's protocol
     folder = run / "models" / protocol / "gnnchi" / f"fold_{fold}"
     args = json.loads((folder / "evaluate_fit.json").read_text())["args"]
     config_args = args[: args.index("--data.split")]  # the run's --config and overrides, before evaluate's own

@@ -1,6 +1,7 @@
-"""Choose the form of chi_exp's calibrated std on validation rows, then score the choice on test rows.
+"""Choose the form of a task's calibrated std on validation rows, then score the choice on test rows.
 
     python benchmarks/std_forms.py --run results --protocol leave-polymer-out
+    python benchmarks/std_forms.py --run results/co2_il --protocol leave-ionic-liquid-out
 
 For each fold of an evaluate run (its cached ensembles, ``<run>/models/<protocol>/gnnchi/fold_k``), the
 fold's **validation** rows are predicted (mean, raw spread over members, novelty against
@@ -9,10 +10,12 @@ folds' validation rows and scored on this fold's (Spearman of |error| with sigma
 choice. Then the chosen and the current form are scored on the test rows of ``predictions.csv`` as
 evaluate's pooled std is (fitted on the other folds' test rows), and fitted on every fold's validation rows.
 
-Forms (terms of sigma^2): F0 the shipped one, (a spread)^2 + b^2 + (c_p novelty_polymer)^2 +
+Forms (terms of sigma^2), for chi_exp: F0 the shipped one, (a spread)^2 + b^2 + (c_p novelty_polymer)^2 +
 (c_s novelty_solvent)^2; F1 F0 + (d (chi - center))^2 with the center fitted (both fitted by
 ``gnnchi.inference.calibration.fit_task``, as evaluate fits them); F2 the same with the center
-at 0.5, the miscibility threshold; F3 spread and floor only; F4 F3 + (d (chi - 0.5))^2.
+at 0.5, the miscibility threshold; F3 spread and floor only; F4 F3 + (d (chi - 0.5))^2. For a task
+whose value term is ``relative`` (x_co2): F0 the shipped one, (a spread)^2 + b^2 + (d x)^2 + the two
+molecules' novelty terms; F3 spread and floor only; F5 F0 without the novelty terms.
 """
 
 from __future__ import annotations
@@ -27,18 +30,24 @@ from scipy.stats import spearmanr
 
 from gnnchi.evaluation.fitting import predict_rows
 from gnnchi.evaluation.pooled_calibration import novelty_columns
-from gnnchi.evaluation.protocols import NUM_FOLDS, PROTOCOLS
+from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS
 from gnnchi.inference.calibration import TaskCalibration, _fit_squares, fit_task
+from gnnchi.systems import SYSTEMS
 from gnnchi.training.calibrate import row_novelty, training_domain
 
-TASK = "chi_exp"
-VALUE_TERM = {"F0": "none", "F1": "centred"}  # the forms gnnchi.inference.calibration fits itself
-MASKS = {"F2": (1, 1, 1, 1, 1), "F3": (1, 1, 0, 0, 0), "F4": (1, 1, 0, 0, 1)}  # terms kept, center fixed at 0.5
-FORMS = (*VALUE_TERM, *MASKS)
+# per task: the forms gnnchi.inference.calibration fits itself (by value term), then the others as
+# (terms kept: a, b, c_first, c_second, d; the value term's fixed center)
+FORMS = {
+    "chi_exp": ({"F0": "none", "F1": "centred"},
+                {"F2": ((1, 1, 1, 1, 1), 0.5), "F3": ((1, 1, 0, 0, 0), 0.5), "F4": ((1, 1, 0, 0, 1), 0.5)}),
+    "x_co2": ({"F0": "relative"}, {"F3": ((1, 1, 0, 0, 0), 0.0), "F5": ((1, 1, 0, 0, 1), 0.0)}),
+}  # fmt: skip
+TASK = "chi_exp"  # set by main from the protocol
+NOVELTY = ("gnnchi_novelty_polymer", "gnnchi_novelty_solvent")  # set by main from the protocol's system
 
 
 def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
-    """Every fold's validation rows with chi_exp, predicted by that fold's cached ensemble."""
+    """Every fold's validation rows with the task's target, predicted by that fold's cached ensemble."""
     frames = []
     for fold in range(NUM_FOLDS):
         manifest, datamodule, parts = fold_setup(run, protocol, fold)
@@ -57,26 +66,27 @@ def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
 
 
 def columns(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """The inputs of sigma: raw spread, polymer and solvent novelty, prediction [R] each."""
-    return tuple(rows[c].to_numpy(float) for c in (f"gnnchi_{TASK}_spread", "gnnchi_novelty_polymer",
-                                                   "gnnchi_novelty_solvent", f"gnnchi_{TASK}"))  # fmt: skip
+    """The inputs of sigma: raw spread, the two molecules' novelty, prediction [R] each."""
+    return tuple(rows[c].to_numpy(float) for c in (f"gnnchi_{TASK}_spread", *NOVELTY, f"gnnchi_{TASK}"))
 
 
 def fit(rows: pd.DataFrame, form: str) -> TaskCalibration:
-    """The maximum-likelihood calibration of ``form`` on ``rows``: F0 and F1 exactly as ``fit`` and
-    ``evaluate`` fit them (:func:`fit_task`); F2-F4, which it does not offer (a fixed center, terms left
-    out), by the same likelihood on the kept terms."""
+    """The maximum-likelihood calibration of ``form`` on ``rows``: the forms :func:`fit_task` offers
+    exactly as ``fit`` and ``evaluate`` fit them; the others (a fixed center, terms left out) by the
+    same likelihood on the kept terms."""
     spread, novelty_polymer, novelty_solvent, prediction = columns(rows)
     error = prediction - rows[TASK].to_numpy(float)
-    if form in VALUE_TERM:
-        return fit_task(error, spread, novelty_polymer, novelty_solvent, prediction, value_term=VALUE_TERM[form])
+    value_terms, masks = FORMS[TASK]
+    if form in value_terms:
+        return fit_task(error, spread, novelty_polymer, novelty_solvent, prediction, value_term=value_terms[form])
+    kept, center = masks[form]
     terms = np.column_stack(
-        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2, (prediction - 0.5) ** 2]
+        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2, (prediction - center) ** 2]
     )
-    mask = np.array(MASKS[form])
+    mask = np.array(kept)
     _, squares = _fit_squares(error**2, terms * mask, with_d=bool(mask[4]))
     a, b, c_polymer, c_solvent, d = np.sqrt(np.maximum(squares, 0.0)) * mask
-    return TaskCalibration(a, b, c_polymer, c_solvent, rows=len(rows), d=d, center=0.5)
+    return TaskCalibration(a, b, c_polymer, c_solvent, rows=len(rows), d=d, center=center)
 
 
 def sigma_of(calibration: TaskCalibration, rows: pd.DataFrame) -> np.ndarray:
@@ -103,14 +113,19 @@ def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="an evaluate output folder (models/ and <protocol>/)")
-    parser.add_argument("--protocol", default="leave-polymer-out", choices=sorted(PROTOCOLS))
+    choices = sorted(p for p, spec in ALL_PROTOCOLS.items() if spec.task in FORMS)  # chi's and co2_il's
+    parser.add_argument("--protocol", default="leave-polymer-out", choices=choices)
     parser.add_argument("--choose_margin", type=float, default=0.03, help="Spearman gain over F0 a switch needs")
     args = parser.parse_args()
+    global TASK, NOVELTY
+    spec = ALL_PROTOCOLS[args.protocol]
+    TASK, NOVELTY = spec.task, novelty_columns(SYSTEMS[spec.system])
+    forms = [*FORMS[TASK][0], *FORMS[TASK][1]]
     val = validation_rows(args.run, args.protocol)
     print(
         f"validation rows: {len(val)}; choosing on them (each fold's sigma fitted on the other folds' validation rows)"
     )
-    chosen = {form: scores(val, leave_one_fold_out(val, val, form)) for form in FORMS}
+    chosen = {form: scores(val, leave_one_fold_out(val, val, form)) for form in forms}
     for form, s in chosen.items():
         print(f"  {form}: {s}")
     best = max(chosen, key=lambda f: chosen[f]["spearman_mean_of_folds"])
