@@ -113,7 +113,8 @@ PAIRS_PER_CHUNK = 65536  # ionic liquids scored together: a chunk's planes stay 
 def _score_chunk(head: IsothermParameters, planes: list[np.ndarray], at_temperature: dict[float, list[int]],
                  pressure: np.ndarray, total: np.ndarray, squares: np.ndarray) -> None:  # fmt: skip
     """One member's x_CO2 for a chunk of ionic liquids (``planes``: [K, chunk] per power of t) at every
-    condition (``pressure`` [N]: what the pressure terms read, :func:`absorbing_pressure`), added to ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
+    condition (``pressure`` [N]: what the pressure terms read, :func:`absorbing_pressure`), added to
+    ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
     exponent = np.empty_like(planes[0])
     for t_kelvin, conditions in at_temperature.items():
         t = np.float32((1.0 / t_kelvin - head.inv_t_mean) / head.inv_t_std)

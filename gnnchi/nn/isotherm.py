@@ -15,9 +15,9 @@ capacity of solution does, like the Clarke-Glew form of gas solubility).
 
 With ``fugacity``, the pressure terms read the fugacity f(T, P) of pure CO2 (Peng-Robinson,
 :func:`gnnchi.physics.co2_fugacity_kPa`) in place of P: Henry's law holds in fugacity, x H = f, and
-f / P falls from 1 at low pressure to about 0.2 at 50 MPa, so an isotherm flattens where the
-compressed gas stops adding chemical potential. f rises with P at fixed T and is 0 at P = 0, so the
-guarantees above hold unchanged.
+f / P falls from 1 at low pressure to 0.2-0.7 at 50 MPa (0.3 at 313 K and 30 MPa), so an isotherm
+flattens where the compressed gas stops adding chemical potential. f rises with P at fixed T and is 0
+at P = 0, so the guarantees above hold unchanged.
 
 The K (order + 1) coefficients of an ionic liquid are the sum of a cation part, an anion part and a
 rank-R cation x anion interaction: coef_j = c_j + d_j + sum_r f_jr g_jr + bias_j. Each encoder gives
