@@ -43,8 +43,9 @@ def best_epoch(folder: Path) -> dict:
     metrics = pd.read_csv(next((folder / "log").rglob("metrics.csv")))
     val = metrics.dropna(subset=["val/loss"])
     row = val.loc[val["val/loss"].idxmin()]
+    named = {short: row[name] for name, short in COLUMNS.items() if name in val.columns}
     other = {name.removeprefix("val/"): row[name] for name in val.columns if name.startswith("val/") and name not in COLUMNS}
-    return {"epoch": int(row["epoch"]), **{short: row.get(name) for name, short in COLUMNS.items() if name in val.columns}, **other}
+    return {"epoch": int(row["epoch"]), **named, **other}
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-GAS_CONSTANT = 8.314462618  # J / (mol K)
 # CO2: critical temperature (K), critical pressure (kPa), acentric factor (Span & Wagner 1996)
 CO2_CRITICAL_TEMPERATURE_K = 304.1282
 CO2_CRITICAL_PRESSURE_KPA = 7377.3
@@ -37,9 +36,8 @@ def _cubic_real_roots(c2, c1, c0, xp):
     p = c1 - c2 * shift
     q = 2.0 * shift**3 - shift * c1 + c0
     discriminant = (q / 2.0) ** 2 + (p / 3.0) ** 3
-    one = _cube_root(-q / 2.0 + xp.sqrt(_at_least(discriminant, 0.0, xp)), xp) + _cube_root(
-        -q / 2.0 - xp.sqrt(_at_least(discriminant, 0.0, xp)), xp
-    )
+    root = xp.sqrt(_at_least(discriminant, 0.0, xp))
+    one = _cube_root(-q / 2.0 + root, xp) + _cube_root(-q / 2.0 - root, xp)
     p_neg = _at_most(p, -1e-12, xp)  # p < 0 wherever there are three real roots
     radius = 2.0 * xp.sqrt(-p_neg / 3.0)
     cosine = _at_most(_at_least(1.5 * q / p_neg * xp.sqrt(-3.0 / p_neg), -1.0, xp), 1.0, xp)
@@ -50,8 +48,8 @@ def _cubic_real_roots(c2, c1, c0, xp):
         z = xp.where(three, radius * xp.cos(angle - 2.0 * math.pi * k / 3.0), one) - shift
         for _ in range(NEWTON_STEPS):  # Cardano loses digits in float32 where roots come close
             slope = (3.0 * z + 2.0 * c2) * z + c1
-            step = (((z + c2) * z + c1) * z + c0) / xp.where(xp.abs(slope) > 1e-6, slope, 1.0)
-            z = xp.where(xp.abs(slope) > 1e-6, z - step, z)
+            steep = xp.abs(slope) > 1e-6
+            z = xp.where(steep, z - (((z + c2) * z + c1) * z + c0) / xp.where(steep, slope, 1.0), z)
         roots.append(z)
     return tuple(roots)
 
