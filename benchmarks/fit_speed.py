@@ -47,7 +47,9 @@ def main() -> None:
         rows.append((name, one, many, (many - one) / (args.epochs - 1)))
         print(f"{name}: 1 epoch {one:.1f} s, {args.epochs} epochs {many:.1f} s", flush=True)
     first = rows[0][3]
-    print(f"\n| {args.config} | wall, 1 epoch (s) | wall, {args.epochs} epochs (s) | s per epoch | speed-up over {rows[0][0]} |")
+    print(
+        f"\n| {args.config} | wall, 1 epoch (s) | wall, {args.epochs} epochs (s) | s per epoch | speed-up over {rows[0][0]} |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for name, one, many, per_epoch in rows:
         print(f"| {name} | {one:.1f} | {many:.1f} | {per_epoch:.2f} | {first / per_epoch:.2f} |")
