@@ -52,7 +52,12 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- |")
     for name, one, many, per_epoch in rows:
-        print(f"| {name} | {one:.1f} | {many:.1f} | {per_epoch:.2f} | {first / per_epoch:.2f} |")
+        ratio = (
+            f"{first / per_epoch:.2f}"
+            if per_epoch > 0 and first > 0
+            else "- (epochs shorter than the start-up's spread)"
+        )
+        print(f"| {name} | {one:.1f} | {many:.1f} | {per_epoch:.2f} | {ratio} |")
 
 
 if __name__ == "__main__":
