@@ -15,17 +15,15 @@ A setting is ``name=extra fit arguments`` layered on the config. No logger, no c
 from __future__ import annotations
 
 import argparse
-import shlex
 import subprocess
-import sys
 import tempfile
 import time
 
+from fit_command import fit_command  # benchmarks/
+
 
 def wall_seconds(config: str, epochs: int, extra: str, folder: str) -> float:
-    command = [sys.executable, "-m", "gnnchi", "fit", "--config", config, "--trainer.max_epochs", str(epochs),
-               "--trainer.enable_progress_bar", "false", "--trainer.logger", "false",
-               "--checkpoint.dirpath", folder, *shlex.split(extra)]  # fmt: skip
+    command = fit_command(config, epochs, folder, ["--trainer.logger", "false"], extra)
     start = time.perf_counter()
     subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, check=True)
     return time.perf_counter() - start

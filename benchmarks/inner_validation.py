@@ -13,13 +13,12 @@ Prints one row per variant and fold and the means over folds; rerunning skips fi
 from __future__ import annotations
 
 import argparse
-import shlex
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+from fit_command import fit_command  # benchmarks/
 
 COLUMNS = {"val/loss": "val_loss", "val/r2_chi_exp": "r2_chi_exp", "val/mae_chi_exp": "mae_chi_exp",
            "val/auc_soluble": "auc_soluble", "val/r2_chi_cosmo": "r2_chi_cosmo"}  # fmt: skip
@@ -29,10 +28,14 @@ def fit(config: str, epochs: int, split: str, fold: int, extra: str, folder: Pat
     if (folder / "done").is_file():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "gnnchi", "fit", "--config", config, "--trainer.max_epochs", str(epochs),
-               "--data.split", split, "--data.test_fold", str(fold), "--trainer.enable_progress_bar", "false",
-               "--trainer.logger", "lightning.pytorch.loggers.CSVLogger", "--trainer.logger.save_dir", str(folder / "log"),
-               "--checkpoint.dirpath", str(folder / "checkpoints"), *shlex.split(extra)]  # fmt: skip
+    logger = [
+        "--trainer.logger",
+        "lightning.pytorch.loggers.CSVLogger",
+        "--trainer.logger.save_dir",
+        str(folder / "log"),
+    ]
+    command = fit_command(config, epochs, folder / "checkpoints", logger,
+                          f"--data.split {split} --data.test_fold {fold} {extra}")  # fmt: skip
     with open(folder / "log.txt", "w") as log:
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
     (folder / "done").write_text("")
@@ -44,7 +47,9 @@ def best_epoch(folder: Path) -> dict:
     val = metrics.dropna(subset=["val/loss"])
     row = val.loc[val["val/loss"].idxmin()]
     named = {short: row[name] for name, short in COLUMNS.items() if name in val.columns}
-    other = {name.removeprefix("val/"): row[name] for name in val.columns if name.startswith("val/") and name not in COLUMNS}
+    other = {
+        name.removeprefix("val/"): row[name] for name in val.columns if name.startswith("val/") and name not in COLUMNS
+    }
     return {"epoch": int(row["epoch"]), **named, **other}
 
 
@@ -65,7 +70,11 @@ def main() -> None:
         return args.output / args.split / name / f"fold_{fold}"
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda run: fit(args.config, args.epochs, args.split, run[1], variants[run[0]], folder(*run)), runs))
+        list(
+            pool.map(
+                lambda run: fit(args.config, args.epochs, args.split, run[1], variants[run[0]], folder(*run)), runs
+            )
+        )
     table = pd.DataFrame([{"variant": name, "fold": fold, **best_epoch(folder(name, fold))} for name, fold in runs])
     print(table.round(4).to_string(index=False))
     means = table.drop(columns=["fold", "epoch"]).groupby("variant", sort=False).mean()

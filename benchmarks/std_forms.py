@@ -21,6 +21,7 @@ molecules' novelty terms; F3 spread and floor only; F5 F0 without the novelty te
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +43,17 @@ FORMS = {
                 {"F2": ((1, 1, 1, 1, 1), 0.5), "F3": ((1, 1, 0, 0, 0), 0.5), "F4": ((1, 1, 0, 0, 1), 0.5)}),
     "x_co2": ({"F0": "relative"}, {"F3": ((1, 1, 0, 0, 0), 0.0), "F5": ((1, 1, 0, 0, 1), 0.0)}),
 }  # fmt: skip
-TASK = "chi_exp"  # set by main from the protocol
-NOVELTY = ("gnnchi_novelty_polymer", "gnnchi_novelty_solvent")  # set by main from the protocol's system
 
 
-def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Target:
+    """The task whose std is chosen, and its system's two novelty columns."""
+
+    task: str
+    novelty: tuple[str, str]
+
+
+def validation_rows(run: Path, protocol: str, target: Target) -> pd.DataFrame:
     """Every fold's validation rows with the task's target, predicted by that fold's cached ensemble."""
     frames = []
     for fold in range(NUM_FOLDS):
@@ -55,28 +62,30 @@ def validation_rows(run: Path, protocol: str) -> pd.DataFrame:
         rows, models = table.iloc[parts["val"]], [manifest]
         frame = rows.reset_index(drop=True)
         frame["fold"] = fold
-        frame[f"gnnchi_{TASK}"] = predict_rows(models, rows, hp, system=datamodule.system)[TASK].to_numpy()
+        task = target.task
+        frame[f"gnnchi_{task}"] = predict_rows(models, rows, hp, system=datamodule.system)[task].to_numpy()
         spread = predict_rows(models, rows, hp, calibrated=False, system=datamodule.system)
-        frame[f"gnnchi_{TASK}_spread"] = spread[f"{TASK}_std"].to_numpy()
+        frame[f"gnnchi_{task}_spread"] = spread[f"{task}_std"].to_numpy()
         novelty = row_novelty(datamodule, parts["val"], training_domain(datamodule, parts["train"]))
         for column, values in zip(novelty_columns(datamodule.system), novelty):
             frame[column] = values
-        frames.append(frame.dropna(subset=[TASK]))
+        frames.append(frame.dropna(subset=[task]))
     return pd.concat(frames, ignore_index=True)
 
 
-def columns(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+def columns(rows: pd.DataFrame, target: Target) -> tuple[np.ndarray, ...]:
     """The inputs of sigma: raw spread, the two molecules' novelty, prediction [R] each."""
-    return tuple(rows[c].to_numpy(float) for c in (f"gnnchi_{TASK}_spread", *NOVELTY, f"gnnchi_{TASK}"))
+    task = target.task
+    return tuple(rows[c].to_numpy(float) for c in (f"gnnchi_{task}_spread", *target.novelty, f"gnnchi_{task}"))
 
 
-def fit(rows: pd.DataFrame, form: str) -> TaskCalibration:
+def fit(rows: pd.DataFrame, form: str, target: Target) -> TaskCalibration:
     """The maximum-likelihood calibration of ``form`` on ``rows``: the forms :func:`fit_task` offers
     exactly as ``fit`` and ``evaluate`` fit them; the others (a fixed center, terms left out) by the
     same likelihood on the kept terms."""
-    spread, novelty_polymer, novelty_solvent, prediction = columns(rows)
-    error = prediction - rows[TASK].to_numpy(float)
-    value_terms, masks = FORMS[TASK]
+    spread, novelty_polymer, novelty_solvent, prediction = columns(rows, target)
+    error = prediction - rows[target.task].to_numpy(float)
+    value_terms, masks = FORMS[target.task]
     if form in value_terms:
         return fit_task(error, spread, novelty_polymer, novelty_solvent, prediction, value_term=value_terms[form])
     kept, center = masks[form]
@@ -89,24 +98,24 @@ def fit(rows: pd.DataFrame, form: str) -> TaskCalibration:
     return TaskCalibration(a, b, c_polymer, c_solvent, rows=len(rows), d=d, center=center)
 
 
-def sigma_of(calibration: TaskCalibration, rows: pd.DataFrame) -> np.ndarray:
-    spread, novelty_polymer, novelty_solvent, prediction = columns(rows)
+def sigma_of(calibration: TaskCalibration, rows: pd.DataFrame, target: Target) -> np.ndarray:
+    spread, novelty_polymer, novelty_solvent, prediction = columns(rows, target)
     return calibration.sigma(spread, novelty_polymer, novelty_solvent, prediction)
 
 
-def scores(rows: pd.DataFrame, sigma: np.ndarray) -> dict:
-    error = (rows[f"gnnchi_{TASK}"] - rows[TASK]).abs().to_numpy()
+def scores(rows: pd.DataFrame, sigma: np.ndarray, target: Target) -> dict:
+    error = (rows[f"gnnchi_{target.task}"] - rows[target.task]).abs().to_numpy()
     folds = [spearmanr(error[rows["fold"] == f], sigma[rows["fold"] == f])[0] for f in sorted(rows["fold"].unique())]
     return {"spearman_mean_of_folds": float(np.mean(folds)), "folds": np.round(folds, 3).tolist(),
             "within_1sigma": float(np.mean(error <= sigma)), "within_2sigma": float(np.mean(error <= 2 * sigma))}  # fmt: skip
 
 
-def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str) -> np.ndarray:
+def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str, target: Target) -> np.ndarray:
     """Each fold's sigma fitted on the other folds' rows of ``fitted_on``."""
     sigma = np.zeros(len(scored))
     for fold in sorted(scored["fold"].unique()):
         here = (scored["fold"] == fold).to_numpy()
-        sigma[here] = sigma_of(fit(fitted_on[fitted_on["fold"] != fold], form), scored[here])
+        sigma[here] = sigma_of(fit(fitted_on[fitted_on["fold"] != fold], form, target), scored[here], target)
     return sigma
 
 
@@ -117,15 +126,14 @@ def main() -> None:
     parser.add_argument("--protocol", default="leave-polymer-out", choices=choices)
     parser.add_argument("--choose_margin", type=float, default=0.03, help="Spearman gain over F0 a switch needs")
     args = parser.parse_args()
-    global TASK, NOVELTY
     spec = ALL_PROTOCOLS[args.protocol]
-    TASK, NOVELTY = spec.task, novelty_columns(SYSTEMS[spec.system])
-    forms = [*FORMS[TASK][0], *FORMS[TASK][1]]
-    val = validation_rows(args.run, args.protocol)
+    target = Target(spec.task, novelty_columns(SYSTEMS[spec.system]))
+    forms = [*FORMS[target.task][0], *FORMS[target.task][1]]
+    val = validation_rows(args.run, args.protocol, target)
     print(
         f"validation rows: {len(val)}; choosing on them (each fold's sigma fitted on the other folds' validation rows)"
     )
-    chosen = {form: scores(val, leave_one_fold_out(val, val, form)) for form in forms}
+    chosen = {form: scores(val, leave_one_fold_out(val, val, form, target), target) for form in forms}
     for form, s in chosen.items():
         print(f"  {form}: {s}")
     best = max(chosen, key=lambda f: chosen[f]["spearman_mean_of_folds"])
@@ -137,13 +145,14 @@ def main() -> None:
     ):
         best = "F0"
     print(f"chosen on validation rows: {best}")
-    test = pd.read_csv(args.run / args.protocol / "predictions.csv").dropna(subset=[TASK])
+    test = pd.read_csv(args.run / args.protocol / "predictions.csv").dropna(subset=[target.task])
     for form in sorted({"F0", best}):
         print(
-            f"test rows, {form}, fitted on the other folds' test rows: {scores(test, leave_one_fold_out(test, test, form))}"
+            f"test rows, {form}, fitted on the other folds' test rows: "
+            f"{scores(test, leave_one_fold_out(test, test, form, target), target)}"
         )
-        sigma = sigma_of(fit(val, form), test)
-        print(f"test rows, {form}, fitted on every fold's validation rows: {scores(test, sigma)}")
+        sigma = sigma_of(fit(val, form, target), test, target)
+        print(f"test rows, {form}, fitted on every fold's validation rows: {scores(test, sigma, target)}")
 
 
 if __name__ == "__main__":
