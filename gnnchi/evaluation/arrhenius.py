@@ -102,7 +102,10 @@ def write_arrhenius_figure(output: Path, table: pd.DataFrame, tested: dict[int, 
     fold, measured = found
     curves = arrhenius_curves(measured, lambda frame: predict_fold(fold, frame))
     curves.insert(0, "fold", fold)
+    curves.insert(1, "tested_rows", len(measured))  # how many of the example's rows this fold tested
     curves.to_csv(output / CURVES, index=False)
     share = len(measured) / int(_salt_fraction(table).notna().sum())
-    plot_arrhenius(measured, curves, output / FIGURE, f"{NAME}, {protocol}: fold {fold} tested {share:.0%} of its records")
+    plot_arrhenius(
+        measured, curves, output / FIGURE, f"{NAME}, {protocol}: fold {fold} tested {share:.0%} of its records"
+    )
     return [FIGURE]

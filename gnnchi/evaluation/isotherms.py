@@ -69,6 +69,7 @@ def write_isotherm_figure(output: Path, table: pd.DataFrame, tested: dict[int, n
     fold, measured = found
     curves = isotherm_curves(measured, lambda frame: predict_fold(fold, frame))
     curves.insert(0, "fold", fold)
+    curves.insert(1, "tested_rows", len(measured))  # how many of the example's rows this fold tested
     curves.to_csv(output / CURVES, index=False)
     share = len(measured) / int(((table["cation"] == EXAMPLE[0]) & (table["anion"] == EXAMPLE[1])).sum())
     title = f"{EXAMPLE[2]}, {protocol}: fold {fold} tested {share:.0%} of its rows"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
+from gnnchi.evaluation import arrhenius, isotherms
 from gnnchi.evaluation.arrhenius import write_arrhenius_figure
 from gnnchi.evaluation.baselines import BASELINES, FoldContext, baselines_of, default_baselines
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
@@ -212,4 +214,27 @@ def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
         result["baselines"][name] = {"folds": folds, **summarize(folds)}
     output.mkdir(parents=True, exist_ok=True)
     write_results(result, predictions, output, calibration)
+    copy_example_figure([Path(d) for d in fold_outputs], system.name, output)
     return result
+
+
+EXAMPLE_FIGURES = {"co2_il": isotherms, "electrolyte": arrhenius}  # each: FIGURE, CURVES (fold, tested_rows, ...)
+
+
+def copy_example_figure(fold_outputs: list[Path], system: str, output: Path) -> None:
+    """Into a merged result, the system's example figure ([BMIM][PF6] isotherms, PEO-LiTFSI Arrhenius) and
+    its curves from the fold run that one run of every fold would draw from: the one whose fold tested most
+    of the example's rows (the lowest fold on a tie)."""
+    module = EXAMPLE_FIGURES.get(system)
+    if module is None:
+        return
+    drawn = []
+    for folder in fold_outputs:
+        if (folder / module.CURVES).is_file():
+            curves = pd.read_csv(folder / module.CURVES, nrows=1)
+            tested_rows = int(curves["tested_rows"].iloc[0]) if "tested_rows" in curves else 0  # older runs: no count
+            drawn.append((tested_rows, -int(curves["fold"].iloc[0]), folder))
+    if drawn:
+        folder = max(drawn, key=lambda d: d[:2])[2]
+        for name in (module.FIGURE, module.CURVES):
+            shutil.copyfile(folder / name, output / name)

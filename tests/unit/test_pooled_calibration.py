@@ -110,3 +110,28 @@ def test_merging_fold_runs_scores_and_writes_the_pooled_calibration_as_one_run_w
     fold_output(tmp_path / "other", frame[frame["fold"] == 0], members=3)
     with pytest.raises(GnnChiError, match="ensemble sizes"):
         merge_fold_results([tmp_path / "other", tmp_path / "fold_1"], tmp_path / "bad")
+
+
+def test_a_merged_result_carries_the_example_figure_of_the_fold_one_run_would_draw(tmp_path):
+    """Folds 0, 1 and 3 tested [BMIM][PF6] (2, 5 and 5 of its rows), fold 2 none: one run of every fold draws
+    the fold that tested most, the lowest on a tie (1), so the merge must carry fold 1's figure and curves,
+    whatever order the fold runs come in; a system without an example figure gets none."""
+    from gnnchi.evaluation.isotherms import CURVES, FIGURE
+    from gnnchi.evaluation.run import merge_fold_results
+
+    tested_rows = {0: 2, 1: 5, 2: 0, 3: 5}
+    for fold, rows in predictions(rows_per_fold=50, folds=4).groupby("fold"):
+        fold_output(tmp_path / f"fold_{fold}", rows)
+        if tested_rows[fold]:  # as an evaluate run of this fold alone draws it (the writer's columns)
+            (tmp_path / f"fold_{fold}" / FIGURE).write_bytes(f"figure of fold {fold}".encode())
+            (tmp_path / f"fold_{fold}" / CURVES).write_text(f"fold,tested_rows,x\n{fold},{tested_rows[fold]},0.1\n")
+    runs = [tmp_path / f"fold_{f}" for f in (3, 0, 2, 1)]
+    merge_fold_results(runs, tmp_path / "chi")  # chi draws no example figure
+    assert not (tmp_path / "chi" / FIGURE).exists()
+
+    from gnnchi.evaluation.run import copy_example_figure
+
+    (tmp_path / "merged").mkdir()
+    copy_example_figure(runs, "co2_il", tmp_path / "merged")
+    assert (tmp_path / "merged" / FIGURE).read_bytes() == b"figure of fold 1"
+    assert (tmp_path / "merged" / CURVES).read_text().splitlines()[1] == "1,5,0.1"
