@@ -15,6 +15,9 @@ A trial that raises (a diverged fit, non-finite predictions, an undefined score)
 failed and the study goes on; a trial whose process died (no heartbeat for ``GRACE_PERIOD_S``) is
 failed and retried once with the same settings, in its models folder (its finished fits are reused).
 
+When the config's own setting lies in ``SPACE`` it is trial 0 of a new study, so the search is
+ranked against what the config already gives (``trials.csv``'s ``config`` column, and best.yaml's header).
+
 Writes ``trials.csv`` (every trial, completed ones best first) and ``best.yaml``, a config layer
 to pass after the base config: ``--config base.yaml --config best.yaml``.
 """
@@ -70,9 +73,24 @@ def sampler(seed: int, number: int):
     return TPESampler(seed=int(np.random.SeedSequence([seed, number]).generate_state(1)[0]))
 
 
+def config_setting(model_hparams: dict) -> dict | None:
+    """The config's own values of ``SPACE``'s keys (``model.task_weights.chi_exp`` -> hparams
+    ``task_weights["chi_exp"]``), or None when one of them lies outside ``SPACE``."""
+    setting = {}
+    for key, choices in SPACE.items():
+        value = model_hparams
+        for part in key.split(".")[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or not (choices[1] <= value <= choices[2] if isinstance(choices, tuple) else value in choices):
+            return None
+        setting[key] = value
+    return setting
+
+
 def first_trials(num_trials: int, seed: int) -> list[dict[str, float]]:
     """The settings a new study with ``seed`` draws first (up to TPE's 10 startup trials, which do
-    not depend on the scores)."""
+    not depend on the scores); a study whose config lies in ``SPACE`` runs the config first, as trial 0,
+    and draws these from trial 1 on."""
     import optuna
 
     study = optuna.create_study(direction="maximize")
@@ -144,11 +162,12 @@ def trials_table(study, metric: str, inner: int) -> pd.DataFrame:
         reason = t.user_attrs.get("fail_reason", "")
         if t.state == TrialState.FAIL and not reason:
             reason = f"its process stopped (no heartbeat for {GRACE_PERIOD_S} s)"
-        rows.append({"trial": t.number, "state": t.state.name, **{key: t.params.get(key) for key in SPACE},
+        rows.append({"trial": t.number, "state": t.state.name, "config": bool(t.user_attrs.get("config")),
+                     **{key: t.params.get(key) for key in SPACE},
                      **{f"inner_{r}": t.user_attrs.get(f"inner_{r}", math.nan) for r in range(inner)},
                      f"mean_{metric}": t.value if t.state == TrialState.COMPLETE else math.nan,
                      "models": t.user_attrs.get("models", ""), "fail_reason": reason})  # fmt: skip
-    table = pd.DataFrame(rows, columns=["trial", "state", *SPACE, *(f"inner_{r}" for r in range(inner)),
+    table = pd.DataFrame(rows, columns=["trial", "state", "config", *SPACE, *(f"inner_{r}" for r in range(inner)),
                                         f"mean_{metric}", "models", "fail_reason"])  # fmt: skip
     done = table["state"] == TrialState.COMPLETE.name
     ranked = table[done].sort_values(f"mean_{metric}", ascending=False, kind="stable")
@@ -200,6 +219,9 @@ def tune(
     setup = {"protocol": protocol, "test_fold": test_fold, "inner": inner, "val_fraction": val_fraction, "seed": seed,
              "fingerprint": fingerprint}  # fmt: skip
     study = open_study(storage, study_name, setup)
+    own = config_setting(cli.model.hparams)
+    if own is not None and not study.get_trials(deepcopy=False):  # trial 0: what the search must beat
+        study.enqueue_trial(own, user_attrs={"config": True}, skip_if_exists=True)
 
     def objective(trial) -> float:
         setting = suggest(trial)
@@ -253,13 +275,17 @@ def tune(
     if completed() < num_trials:
         print(f"[tune {protocol}] stopped after {len(failed_here)} failed trials; {completed()} of {num_trials} done")
     best = study.best_trial
+    ranked = trials[trials["state"] == TrialState.COMPLETE.name].reset_index(drop=True)
+    mine = ranked.index[ranked["config"].astype(bool)].tolist()
+    config_rank = (f"; the config's own setting, trial {int(ranked['trial'][mine[0]])}, ranks {mine[0] + 1} of "
+                   f"{len(ranked)} (mean val {metric} {ranked[f'mean_{metric}'][mine[0]]:.3f})" if mine else "")  # fmt: skip
     header = (f"# gnnchi tune: protocol {protocol}, outer test fold {test_fold}, {completed()} completed trials x "
               f"{inner} inner validation draws (val_fraction {val_fraction}), seed {seed}, study {study_name!r} in "
               f"{shown(storage)}; honest for outer fold {test_fold} only; best: trial {best.number}, mean val "
-              f"{metric} = {best.value:.3f}\n")  # fmt: skip
+              f"{metric} = {best.value:.3f}{config_rank}\n")  # fmt: skip
     import yaml
 
     layer = yaml.safe_dump(as_config({key: best.params[key] for key in SPACE}), sort_keys=False)
     (output / "best.yaml").write_text(header + layer)
-    print(f"[tune {protocol}] best trial {best.number}: {output / 'best.yaml'}")
+    print(f"[tune {protocol}] best trial {best.number}{config_rank}: {output / 'best.yaml'}")
     return trials

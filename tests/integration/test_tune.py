@@ -93,6 +93,26 @@ def test_tune_is_reproducible_and_best_yaml_is_the_studys_best_trial(small_table
     assert (tmp_path / "ck" / "best.ckpt").is_file()
 
 
+def test_a_config_inside_the_space_is_trial_0_and_the_search_is_ranked_against_it(small_table, tmp_path, monkeypatch):
+    from gnnchi.evaluation.tuning import SPACE, first_trials
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "tune"
+    inside = {"model.depth": 3, "model.hidden_dim": 128, "model.latent_dim": 4, "model.dropout": 0.1, "model.lr": 2e-3,
+              "model.task_weights.chi_exp": 4.0, "model.task_weights.chi_cosmo": 0.5, "model.task_weights.soluble": 1.0}  # fmt: skip
+    weights = {k.split(".")[-1]: v for k, v in inside.items() if ".task_weights." in k}
+    overrides = [a for k, v in inside.items() if ".task_weights." not in k for a in (f"--{k}", str(v))]
+    main(tune_args(small_table, out, "--trials", "2", *overrides, "--model.task_weights", json.dumps(weights)))
+    study = load(out)
+    assert {key: study.trials[0].params[key] for key in SPACE} == inside  # the config itself, as written
+    # the draws after it are those of a study without it, from trial 1 on
+    assert {key: study.trials[1].params[key] for key in SPACE} == first_trials(2, seed=3)[1]
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials.set_index("trial")["config"].to_dict() == {0: True, 1: False}
+    mine = int(trials.index[trials["config"]][0]) + 1
+    assert f"the config's own setting, trial 0, ranks {mine} of 2" in (out / "best.yaml").read_text()
+
+
 @pytest.mark.slow  # about 30 s: the suite time budget (run with -m slow)
 def test_tune_resumes_its_study_and_refits_nothing_finished(small_table, tmp_path, monkeypatch, fits, capsys):
     from gnnchi.evaluation.tuning import SPACE, first_trials
