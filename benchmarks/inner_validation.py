@@ -13,6 +13,7 @@ Prints one row per variant and fold and the means over folds; rerunning skips fi
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,6 +28,8 @@ COLUMNS = {"val/loss": "val_loss", "val/r2_chi_exp": "r2_chi_exp", "val/mae_chi_
 def fit(config: str, epochs: int, split: str, fold: int, extra: str, folder: Path) -> None:
     if (folder / "done").is_file():
         return
+    for stale in ("log", "checkpoints"):  # an interrupted earlier fit's: best_epoch must read this fit's log only
+        shutil.rmtree(folder / stale, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     logger = [
         "--trainer.logger",
