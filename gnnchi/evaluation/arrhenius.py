@@ -92,7 +92,7 @@ def plot_arrhenius(measured: pd.DataFrame, curves: pd.DataFrame, path: Path, tit
     plot_curves(drawn, path, title, "1000 / T (1/K)", "log10 conductivity (S/cm)")
 
 
-def write_arrhenius_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,
+def write_example_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,
                            protocol: str) -> list[str]:  # fmt: skip
     """Write ``FIGURE`` and ``CURVES`` into ``output`` when a tested fold holds PEO-LiTFSI records;
     ``predict_fold(fold, frame)``: predictions of that fold's gnnchi. The file names written."""

@@ -59,7 +59,7 @@ def plot_isotherms(measured: pd.DataFrame, curves: pd.DataFrame, path: Path, tit
     plot_curves(drawn, path, title, "pressure (MPa)", "x_CO2 (mole fraction)", ylim=(0, None))
 
 
-def write_isotherm_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,
+def write_example_figure(output: Path, table: pd.DataFrame, tested: dict[int, np.ndarray], predict_fold,
                           protocol: str) -> list[str]:  # fmt: skip
     """Write ``FIGURE`` and ``CURVES`` into ``output`` when a tested fold holds the example ionic liquid;
     ``predict_fold(fold, frame)``: predictions of that fold's gnnchi. The file names written."""

@@ -26,10 +26,8 @@ import pandas as pd
 from gnnchi.data.splits import split_indices
 from gnnchi.errors import GnnChiError
 from gnnchi.evaluation import arrhenius, isotherms
-from gnnchi.evaluation.arrhenius import write_arrhenius_figure
 from gnnchi.evaluation.baselines import BASELINES, FoldContext, baselines_of, default_baselines
 from gnnchi.evaluation.fitting import config_fingerprint, fit_cached, predict_rows
-from gnnchi.evaluation.isotherms import write_isotherm_figure
 from gnnchi.evaluation.metrics import finite, score, summarize
 from gnnchi.evaluation.plots import plot_files, write_plots
 from gnnchi.evaluation.pooled_calibration import add_pooled, novelty_columns
@@ -38,6 +36,10 @@ from gnnchi.evaluation.report import report
 from gnnchi.evaluation.tracking import log_evaluation
 from gnnchi.inference.calibration import POOLED_FILE, write_pooled
 from gnnchi.training.calibrate import row_novelty, training_domain
+
+# per system: a well-known example drawn from the fold that tested it (isotherms of [BMIM][PF6], PEO-LiTFSI against
+# 1000/T); each module has example_rows, write_example_figure, FIGURE and CURVES (columns fold, tested_rows, ...)
+EXAMPLE_FIGURES = {"co2_il": isotherms, "electrolyte": arrhenius}
 
 
 def evaluate(
@@ -158,12 +160,9 @@ def evaluate(
     }
     write_results(result, predictions, output, calibration)
     figures = list(plot_files(protocol))
-    if system.name == "co2_il":  # a well-known ionic liquid's isotherms, from the models of the fold that tested it
+    if system.name in EXAMPLE_FIGURES:  # the system's well-known example, from the models of the fold that tested it
         predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
-        figures += write_isotherm_figure(output, table, tested, predict_fold, protocol)
-    if system.name == "electrolyte":  # PEO-LiTFSI against 1000/T, from the models of the fold that tested it
-        predict_fold = lambda f, rows: predict_rows(fold_models[f], rows, hp, system=system)
-        figures += write_arrhenius_figure(output, table, tested, predict_fold, protocol)
+        figures += EXAMPLE_FIGURES[system.name].write_example_figure(output, table, tested, predict_fold, protocol)
     log_evaluation(result, output, experiment_name, tracking_uri, tuple(figures))
     print(f"[evaluate {protocol}] wrote {output}/metrics.json, report.md, predictions.csv and the plots")
     return result
@@ -216,9 +215,6 @@ def merge_fold_results(fold_outputs: list[Path], output: Path) -> dict:
     write_results(result, predictions, output, calibration)
     copy_example_figure([Path(d) for d in fold_outputs], system.name, output)
     return result
-
-
-EXAMPLE_FIGURES = {"co2_il": isotherms, "electrolyte": arrhenius}  # each: FIGURE, CURVES (fold, tested_rows, ...)
 
 
 def copy_example_figure(fold_outputs: list[Path], system: str, output: Path) -> None:

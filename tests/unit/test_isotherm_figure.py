@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from gnnchi.evaluation.isotherms import CURVE_POINTS, CURVES, EXAMPLE, FIGURE, write_isotherm_figure
+from gnnchi.evaluation.isotherms import CURVE_POINTS, CURVES, EXAMPLE, FIGURE, write_example_figure
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -25,12 +25,14 @@ def test_the_figure_draws_the_fold_that_tested_most_example_rows_at_its_most_mea
         return pd.DataFrame({"x_co2": frame["pressure_kPa"] / (frame["pressure_kPa"] + frame["temperature_K"]),
                              "x_co2_std": 0.01})  # fmt: skip
 
-    assert write_isotherm_figure(tmp_path, table, tested, predict_fold, "leave-ionic-liquid-out") == [FIGURE]
+    assert write_example_figure(tmp_path, table, tested, predict_fold, "leave-ionic-liquid-out") == [FIGURE]
     assert asked == [1] and (tmp_path / FIGURE).read_bytes()[:8] == PNG
     curves = pd.read_csv(tmp_path / CURVES)
     assert (curves["fold"] == 1).all() and len(curves) == 3 * CURVE_POINTS
     assert sorted(curves["temperature_K"].unique()) == [283.0, 298.0, 323.0]  # 298 K: 3 rows; 283, 323 K: 2; 350 K: 1
     ranges = curves.groupby("temperature_K")["pressure_kPa"].agg(["min", "max"])
     assert np.allclose(ranges.loc[298.0], [100.0, 2000.0]) and np.allclose(ranges.loc[323.0], [50.0, 9000.0])
-    np.testing.assert_allclose(curves["x_co2"], curves["pressure_kPa"] / (curves["pressure_kPa"] + curves["temperature_K"]))
-    assert write_isotherm_figure(tmp_path, table, {0: np.array([11, 12])}, predict_fold, "x") == []  # not tested
+    np.testing.assert_allclose(
+        curves["x_co2"], curves["pressure_kPa"] / (curves["pressure_kPa"] + curves["temperature_K"])
+    )
+    assert write_example_figure(tmp_path, table, {0: np.array([11, 12])}, predict_fold, "x") == []  # not tested
