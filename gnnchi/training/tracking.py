@@ -3,6 +3,7 @@ cannot be reached at the start is one line and exit status 2, one that goes away
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -11,9 +12,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only
@@ -34,6 +37,20 @@ REPLAYED = ("log_batch", "log_text", "log_figure")  # client calls kept for a la
 def local_store_uri() -> str:
     """``sqlite:///<cwd>/mlflow.db``."""
     return f"sqlite:///{Path(DEFAULT_STORE).resolve()}"
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """One process at a time inside this block on the local sqlite store ``uri`` (a server needs none): MLflow
+    makes a new store's tables and an experiment without a lock, so fits started together on a new store
+    failed ("table ... already exists"). The lock is the file ``<store>.lock`` beside the store."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    store = Path(uri.removeprefix("sqlite:///"))
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(store.with_name(f"{store.name}.lock")):
+        yield
 
 
 def resolve_tracking_uri(tracking_uri: str | None) -> str:
@@ -125,13 +142,14 @@ class GnnChiMLFlowLogger(MLFlowLogger):
         self.resolved_tracking_uri = uri  # the store or server this run goes to (for the fit summary)
         if artifact_location is None and uri.startswith("sqlite:"):
             artifact_location = Path(DEFAULT_ARTIFACTS).resolve().as_uri()
-        super().__init__(
-            experiment_name=experiment_name,
-            run_name=run_name,
-            tracking_uri=uri,
-            artifact_location=artifact_location,
-            log_model=log_model,
-        )
+        with store_lock(uri):  # MLflow's client makes a new store's tables
+            super().__init__(
+                experiment_name=experiment_name,
+                run_name=run_name,
+                tracking_uri=uri,
+                artifact_location=artifact_location,
+                log_model=log_model,
+            )
         self._retry_seconds = retry_seconds
         self._calls: list[_Call] = []  # the REPLAYED calls of the run on a server, in order
         self._away_since: float | None = None  # when the server last failed to answer; None while it answers
@@ -144,7 +162,8 @@ class GnnChiMLFlowLogger(MLFlowLogger):
         go through :meth:`_send`."""
         if not self._initialized:
             self.check_server()
-        MLFlowLogger.experiment.fget(self)
+            with store_lock(self._tracking_uri):  # the experiment may be made here
+                MLFlowLogger.experiment.fget(self)
         return self._mlflow_client if self._server is None else _ServerClient(self)
 
     @rank_zero_only
@@ -284,11 +303,12 @@ def mlflow_client(experiment_name: str, tracking_uri: str | None = None):
     from mlflow.tracking import MlflowClient
 
     uri = resolve_tracking_uri(tracking_uri)
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(experiment_name)
-    if experiment is not None:
-        return client, experiment.experiment_id
-    location = Path(DEFAULT_ARTIFACTS).resolve().as_uri() if uri.startswith("sqlite:") else None
-    experiment_id = client.create_experiment(experiment_name, artifact_location=location)
-    client.set_experiment_tag(experiment_id, *EXPERIMENT_KIND_TAG)
-    return client, experiment_id
+    with store_lock(uri):
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(experiment_name)
+        if experiment is not None:
+            return client, experiment.experiment_id
+        location = Path(DEFAULT_ARTIFACTS).resolve().as_uri() if uri.startswith("sqlite:") else None
+        experiment_id = client.create_experiment(experiment_name, artifact_location=location)
+        client.set_experiment_tag(experiment_id, *EXPERIMENT_KIND_TAG)
+        return client, experiment_id
