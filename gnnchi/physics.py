@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+ENTROPIC_CHI = 0.34  # the usual entropic term of chi in Hansen's and UNIFAC's estimates (dimensionless)
+
 # CO2: critical temperature (K), critical pressure (kPa), acentric factor (Span & Wagner 1996)
 CO2_CRITICAL_TEMPERATURE_K = 304.1282
 CO2_CRITICAL_PRESSURE_KPA = 7377.3

@@ -14,6 +14,7 @@ from gnnchi.evaluation.baselines.forest import random_forest
 from gnnchi.evaluation.baselines.gnnchi_variants import single_model, single_task, two_task, without_temperature_physics
 from gnnchi.evaluation.baselines.hansen import hansen
 from gnnchi.evaluation.baselines.il_forest import il_random_forest
+from gnnchi.evaluation.baselines.unifac import unifac
 
 BASELINES = {
     b.name: b
@@ -27,6 +28,8 @@ BASELINES = {
         Baseline("cosmo_rs", "COSMO-RS chi of the same pair and temperature", cosmo_rs),
         Baseline("hansen", "classical Hansen chi: bundled solvent HSP, polymer HSP fitted on non-test chi_exp rows",
                  hansen),  # fmt: skip
+        Baseline("unifac", "UNIFAC's residual chi (ugropy groups, thermo parameters), a line fitted on non-test chi_exp rows",
+                 unifac),  # fmt: skip
         Baseline("chemprop", "chemprop 2.3.1 in its own virtualenv (needs --chemprop_venv)", chemprop, default_on=False),
         Baseline(
             "il_random_forest",

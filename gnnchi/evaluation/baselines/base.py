@@ -58,3 +58,28 @@ class Baseline:
 
 def empty_predictions(n: int) -> pd.DataFrame:
     return pd.DataFrame({"chi_exp": np.full(n, np.nan), "p_soluble": np.full(n, np.nan)})
+
+
+MIN_CALIBRATION_ROWS = 20  # labelled non-test rows with a chi estimate, to calibrate P(soluble)
+
+
+def logistic_p_soluble(chi: np.ndarray, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """chi -> P(soluble): a logistic regression of ``labels`` [n] (1 soluble, 0 not) on a method's chi
+    estimate [n] of the same non-test rows, where the estimate is not NaN. NaN out (for every row, and
+    where the estimate is NaN) with fewer than :data:`MIN_CALIBRATION_ROWS` such rows or one class only."""
+    from sklearn.linear_model import LogisticRegression
+
+    chi, labels = np.asarray(chi, float), np.asarray(labels, float)
+    covered = ~np.isnan(chi)
+    if covered.sum() < MIN_CALIBRATION_ROWS or len(np.unique(labels[covered])) < 2:
+        return lambda x: np.full(len(x), np.nan)
+    model = LogisticRegression().fit(chi[covered, None], labels[covered].astype(int))
+
+    def p_soluble(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        p = np.full(len(x), np.nan)
+        if (~np.isnan(x)).any():
+            p[~np.isnan(x)] = model.predict_proba(x[~np.isnan(x), None])[:, 1]
+        return p
+
+    return p_soluble

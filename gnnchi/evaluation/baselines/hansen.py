@@ -32,16 +32,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from gnnchi.evaluation.baselines.base import FoldContext, empty_predictions
+from gnnchi.evaluation.baselines.base import FoldContext, empty_predictions, logistic_p_soluble
+from gnnchi.physics import ENTROPIC_CHI
 from gnnchi.systems.chi import CLASS_TASK
 
 GAS_CONSTANT = 8.314  # J/(mol K)
-ENTROPIC_CHI = 0.34
 HSP = ("dD", "dP", "dH")
 MIN_SOLVENTS = 4  # distinct solvents with HSP: three distances fix a point only up to a mirror image, four fix it
 # the fitted (dD, dP, dH) stay within the span of the Hansen table (dD 10.6-22.0, dP 0-27.6, dH 0-42.7)
 BOUNDS = (np.array([10.0, 0.0, 0.0]), np.array([25.0, 30.0, 45.0]))
-MIN_CALIBRATION_ROWS = 20  # labelled non-test rows with a chi estimate, to calibrate P(soluble)
 
 
 def hansen(context: FoldContext) -> pd.DataFrame:
@@ -136,23 +135,6 @@ def predict_chi(rows: pd.DataFrame, polymers: dict, hsp: pd.DataFrame | None = N
 
 def calibrate_p_soluble(rows: pd.DataFrame, polymers: dict, hsp: pd.DataFrame | None = None):
     """chi -> P(soluble): a logistic regression on chi fitted to the ``soluble`` labels of ``rows``
-    (the non-test rows) where chi is predicted; NaN for every row with fewer than
-    :data:`MIN_CALIBRATION_ROWS` such labels or one class only."""
-    from sklearn.linear_model import LogisticRegression
-
+    (the non-test rows) where chi is predicted (:func:`~gnnchi.evaluation.baselines.base.logistic_p_soluble`)."""
     labelled = rows[rows[CLASS_TASK].notna()]
-    chi = predict_chi(labelled, polymers, hsp)
-    covered = ~np.isnan(chi)
-    labels = labelled[CLASS_TASK].to_numpy(float)[covered]
-    if covered.sum() < MIN_CALIBRATION_ROWS or len(np.unique(labels)) < 2:
-        return lambda x: np.full(len(x), np.nan)
-    model = LogisticRegression().fit(chi[covered, None], labels.astype(int))
-
-    def p_soluble(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, float)
-        p = np.full(len(x), np.nan)
-        if (~np.isnan(x)).any():
-            p[~np.isnan(x)] = model.predict_proba(x[~np.isnan(x), None])[:, 1]
-        return p
-
-    return p_soluble
+    return logistic_p_soluble(predict_chi(labelled, polymers, hsp), labelled[CLASS_TASK].to_numpy(float))
