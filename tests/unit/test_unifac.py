@@ -11,7 +11,7 @@ from thermo.unifac import UFIP, UFSG
 
 from gnnchi.evaluation.baselines.unifac import fit_unifac
 from gnnchi.physics import ENTROPIC_CHI
-from gnnchi.unifac import molecule_groups, repeat_unit_groups, residual_ln_gamma_inf, unifac_chi
+from gnnchi.unifac import molecule_groups, repeat_unit_groups, residual_ln_gamma_inf, unifac_chi, unifac_chi_grid
 
 
 def named(groups) -> dict[str, int]:
@@ -56,16 +56,52 @@ def residual_by_hand(solvent: dict[int, int], polymer: dict[int, int], temperatu
         second = sum(theta[m] * psi(k, m) / sum(theta[n] * psi(n, m) for n in theta) for m in theta)
         return UFSG[k].Q * (1.0 - math.log(first) - second)
 
-    return sum(count * (ln_capital_gamma(k, polymer) - ln_capital_gamma(k, solvent)) for k, count in solvent.items())
+    try:
+        return sum(
+            count * (ln_capital_gamma(k, polymer) - ln_capital_gamma(k, solvent)) for k, count in solvent.items()
+        )
+    except KeyError:  # a pair of main groups without a parameter: no estimate
+        return math.nan
 
 
-@pytest.mark.parametrize("polymer, solvent", [("*CC(*)c1ccccc1", "O"), ("*CCO*", "Cc1ccccc1"), ("*CC(*)C(=O)OC", "CCO")])
+POLYMERS = [
+    "*CC(*)c1ccccc1",
+    "*CCO*",
+    "*CC(*)C(=O)OC",
+    "*CC(*)Cl",
+    "*CC(*)c1ccc(O)cc1",
+    "*CCN(*)C(=O)c1ccccc1",
+]  # the last: two of its groups lack a parameter
+SOLVENTS = ["O", "Cc1ccccc1", "CCO", "ClC(Cl)Cl", "OCCO", "CC(C)=O", "CS(C)=O"]
+
+
 @pytest.mark.parametrize("temperature_K", [298.15, 420.0])
-def test_residual_ln_gamma_matches_the_formula_by_hand(polymer, solvent, temperature_K):
-    p, s = repeat_unit_groups(polymer), molecule_groups(solvent)
-    expected = residual_by_hand(dict(s), dict(p), temperature_K)
-    assert residual_ln_gamma_inf(s, p, temperature_K) == pytest.approx(expected, rel=1e-4, abs=1e-6)
-    assert unifac_chi([polymer], [solvent], np.array([temperature_K]))[0] == pytest.approx(ENTROPIC_CHI + expected, rel=1e-4)
+def test_every_pair_at_once_matches_the_formula_by_hand_pair_by_pair(temperature_K):
+    polymers, solvents = [repeat_unit_groups(p) for p in POLYMERS], [molecule_groups(s) for s in SOLVENTS]
+    values = residual_ln_gamma_inf(solvents, polymers, temperature_K)  # [S, P]
+    for j, polymer in enumerate(polymers):
+        for i, solvent in enumerate(solvents):
+            expected = residual_by_hand(dict(solvent), dict(polymer), temperature_K)
+            assert values[i, j] == pytest.approx(expected, rel=1e-9, abs=1e-9, nan_ok=True), (SOLVENTS[i], POLYMERS[j])
+    assert np.isnan(values).any() and np.isfinite(values).sum() > len(POLYMERS) * len(SOLVENTS) // 2
+    rows = unifac_chi(
+        [p for p in POLYMERS for _ in SOLVENTS], [s for _ in POLYMERS for s in SOLVENTS],
+        np.full(len(POLYMERS) * len(SOLVENTS), temperature_K),
+    )  # fmt: skip
+    assert np.allclose(rows, ENTROPIC_CHI + values.T.reshape(-1), rtol=1e-12, equal_nan=True)
+    grid = unifac_chi_grid(POLYMERS, SOLVENTS, [300.0, temperature_K])
+    assert np.allclose(grid[:, :, 1], ENTROPIC_CHI + values.T, rtol=1e-12, equal_nan=True)
+
+
+def test_a_missing_interaction_parameter_gives_no_estimate():
+    # poly(dimethylsiloxane)'s SiO group has no parameter with water's H2O group in original UNIFAC
+    assert UFSG[dict(named_numbers(repeat_unit_groups("*[Si](C)(C)O*")))["SIO"]].main_group_id not in UFIP[7]
+    assert np.isnan(unifac_chi(["*[Si](C)(C)O*"], ["O"], [298.15])[0])
+    assert np.isfinite(unifac_chi(["*[Si](C)(C)O*"], ["CCCCCC"], [298.15])[0])  # SiO-CH2 has one
+
+
+def named_numbers(groups) -> list[tuple[str, int]]:
+    return [(UFSG[number].group, number) for number, _ in groups]
 
 
 def table_of_pairs() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
