@@ -10,7 +10,8 @@ fitted on its validation rows (never its training rows) by Gaussian likelihood:
 ``spread``: the standard deviation over members (0 for one model); ``prediction``: the ensemble mean,
 whose term the task declares (``Task.value_term``): errors that scale with the value, such as x_CO2's,
 near 0 at low pressure, get a relative term (center 0); errors that grow away from a typical value a
-centred one (center fitted; measured for chi and not kept, docs/evaluation); ``novelty``: 1 - the
+centred one (center fitted); errors that grow away from a meaningful value a threshold one (center
+given: chi_exp's 0.5, the miscibility threshold, docs/evaluation); ``novelty``: 1 - the
 highest Tanimoto similarity to a training molecule of that kind (:mod:`gnnchi.inference.domain`). A
 record written before ``d`` or ``center`` existed reads with 0 for them.
 
@@ -67,11 +68,12 @@ class TaskCalibration(NamedTuple):
 
 def fit_task(
     error: np.ndarray, spread: np.ndarray, novelty_polymer: np.ndarray, novelty_solvent: np.ndarray,
-    prediction: np.ndarray, value_term: ValueTerm = "relative",
+    prediction: np.ndarray, value_term: ValueTerm = "relative", value_center: float = 0.0,
 ) -> TaskCalibration | None:
     """Maximum Gaussian likelihood of the validation errors [R] under :class:`TaskCalibration`'s sigma.
-    ``value_term`` (the task's): ``"relative"`` fits d with center 0; ``"centred"`` fits d and the center
-    (the best of :data:`CENTER_QUANTILES` of the predictions); ``"none"`` keeps d = 0.
+    ``value_term`` (the task's): ``"relative"`` fits d with center 0; ``"threshold"`` fits d with center
+    ``value_center``; ``"centred"`` fits d and the center (the best of :data:`CENTER_QUANTILES` of the
+    predictions); ``"none"`` keeps d = 0.
 
     None with fewer than ``MIN_ROWS`` finite errors."""
     error, spread = np.asarray(error, np.float64), np.nan_to_num(np.asarray(spread, np.float64), nan=0.0)
@@ -85,7 +87,7 @@ def fit_task(
     def fit(center: float) -> tuple[float, np.ndarray]:
         return _fit_squares(e2, np.column_stack([fixed, (prediction - center) ** 2]), with_d=value_term != "none")
 
-    center = 0.0
+    center = float(value_center) if value_term == "threshold" else 0.0
     if value_term == "centred":  # the best candidate, then refined between its neighbours
         from scipy.optimize import minimize_scalar
 

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 
 from gnnchi.errors import DataValidationError
-from gnnchi.systems.chi import CHI_TASKS
+from gnnchi.systems.chi import CHI_TASKS, MISCIBILITY_THRESHOLD
 
-MISCIBILITY_THRESHOLD = 0.5  # chi below it: the classical criterion of a good solvent
 DEFAULT_LABELS = 12  # labelled points: half the lowest chi, half the highest
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TaskKind = Literal["regression", "classification"]
-ValueTerm = Literal["none", "relative", "centred"]  # Task.value_term
+ValueTerm = Literal["none", "relative", "centred", "threshold"]  # Task.value_term
 METRICS: dict[TaskKind, tuple[str, ...]] = {"regression": ("r2", "mae", "rmse"), "classification": ("auc", "accuracy")}
 
 
@@ -23,14 +23,15 @@ class Task:
     ``value_term``: how the calibrated std may grow with the predicted value (the ``d * (prediction -
     center)`` term of :mod:`gnnchi.inference.calibration`): ``"relative"`` (center 0) for a quantity whose
     errors scale with it (x_CO2, 0 at zero pressure); ``"centred"`` (center fitted) for one whose errors
-    grow away from a typical value; ``"none"``: no such term (chi: its zero is not special, and a
-    centred term, measured on leave-polymer-out, ranked the errors worse under the pooled calibration
-    the shipped model uses, docs/evaluation)."""
+    grow away from a typical value; ``"threshold"`` (center ``value_center``, fixed) for one whose errors
+    grow away from a value that means something (chi_exp: 0.5, the classical miscibility threshold;
+    chosen on two leave-polymer-out runs' validation rows, docs/evaluation); ``"none"``: no such term."""
 
     name: str
     kind: TaskKind
     description: str = ""
     value_term: ValueTerm = "none"
+    value_center: float = 0.0  # the center of a "threshold" value term
 
     @property
     def metrics(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gnnchi.systems.base import Condition, Molecule, System, Task
 
+MISCIBILITY_THRESHOLD = 0.5  # the classical threshold: chi below it, polymer and solvent mix
 ROOM_TEMPERATURE_K = 298.15  # rows that carry only a solubility label and no temperature
 DEFAULT_TEMPERATURE_RANGE_K = (150.0, 700.0)
 TEMPERATURE = Condition(
@@ -38,7 +39,7 @@ CHI = System(
     conditions=(TEMPERATURE,),
     tasks=(
         Task("soluble", "classification", "1 solvent, 0 non-solvent"),
-        Task("chi_exp", "regression", "experimental chi"),
+        Task("chi_exp", "regression", "experimental chi", value_term="threshold", value_center=MISCIBILITY_THRESHOLD),
         Task("chi_cosmo", "regression", "COSMO-RS chi"),
     ),
     net=_net,

@@ -106,8 +106,9 @@ def fit_calibration(rows: dict[str, HeldOutRows], system) -> dict[str, TaskCalib
     rows with a target is left out: it keeps its raw spread)."""
     calibration = {}
     for task, held in rows.items():
+        declared = system.task(task)
         fitted = fit_task(held.error, held.spread, held.novelty_first, held.novelty_second, held.prediction,
-                          value_term=system.task(task).value_term)  # fmt: skip
+                          value_term=declared.value_term, value_center=declared.value_center)  # fmt: skip
         if fitted is not None:
             calibration[task] = fitted
     return calibration

@@ -48,17 +48,18 @@ def test_evaluate_writes_metrics_report_plots_and_mlflow_run(small_table, tmp_pa
         again = score(part, pred)
         assert again["r2_chi_exp"] == pytest.approx(metrics["folds"][fold]["r2_chi_exp"], abs=1e-9)
     term = CHI.task("chi_exp").value_term  # the calibration's value term, as the system declares it
+    assert term == "threshold"  # chi_exp's: centred on the miscibility threshold 0.5
     for fold, other in ((0, 1), (1, 0)):  # pooled: fold k's std is calibrated on the other fold's test rows only
         mine, theirs = predictions[predictions["fold"] == fold], predictions[predictions["fold"] == other]
         inputs = lambda rows: [rows[f"gnnchi_{c}"] for c in ("chi_exp_spread", "novelty_polymer", "novelty_solvent", "chi_exp")]
-        fitted = fit_task(theirs["gnnchi_chi_exp"] - theirs["chi_exp"], *inputs(theirs), value_term=term)
+        fitted = fit_task(theirs["gnnchi_chi_exp"] - theirs["chi_exp"], *inputs(theirs), value_term=term, value_center=0.5)
         std = fitted.sigma(*inputs(mine))
         np.testing.assert_allclose(mine["gnnchi_chi_exp_std_pooled"], std)
         error, has = (mine["gnnchi_chi_exp"] - mine["chi_exp"]).abs(), mine["chi_exp"].notna()
         assert metrics["folds"][fold]["within_2sigma_chi_exp_pooled"] == pytest.approx(np.mean(error[has] <= 2 * std[has]))
     calibration, source = read_pooled(out / "calibration.json")  # the one release gives: fitted on every fold's rows
     error = predictions["gnnchi_chi_exp"] - predictions["chi_exp"]
-    everything = fit_task(error, *inputs(predictions), value_term=term)
+    everything = fit_task(error, *inputs(predictions), value_term=term, value_center=0.5)
     assert calibration["chi_exp"] == everything and source["folds"] == [0, 1] and source["members"] == 2
     cosmo = predictions.dropna(subset=["cosmo_rs_chi_exp"])
     assert len(cosmo) > 0 and (predictions["gnnchi_chi_exp_std"].dropna() > 0).all()

@@ -116,4 +116,17 @@ def test_only_tasks_whose_errors_scale_with_the_value_declare_a_relative_term():
     from gnnchi.systems import CHI, CO2_IL, ELECTROLYTE
 
     terms = {t.name: t.value_term for system in (CHI, CO2_IL, ELECTROLYTE) for t in system.tasks if t.kind == "regression"}
-    assert terms == {"chi_exp": "none", "chi_cosmo": "none", "x_co2": "relative", "log10_conductivity_S_cm": "none"}
+    assert terms == {"chi_exp": "threshold", "chi_cosmo": "none", "x_co2": "relative", "log10_conductivity_S_cm": "none"}
+    assert CHI.task("chi_exp").value_center == 0.5  # the classical miscibility threshold
+
+
+def test_a_threshold_term_is_centred_on_the_given_value():
+    rng = np.random.default_rng(4)
+    n = 4000
+    prediction = rng.uniform(-0.5, 3.0, n)
+    error = rng.normal(0.0, np.sqrt(0.1**2 + (0.4 * (prediction - 0.5)) ** 2))
+    zeros = np.zeros(n)
+    fitted = fit_task(error, np.full(n, np.nan), zeros, zeros, prediction, value_term="threshold", value_center=0.5)
+    assert fitted.center == 0.5 and fitted.d == pytest.approx(0.4, rel=0.1) and fitted.b == pytest.approx(0.1, abs=0.03)
+    by_hand = np.sqrt(fitted.b**2 + (fitted.d * (2.0 - 0.5)) ** 2)
+    assert fitted.sigma(np.nan, 0.0, 0.0, np.array([2.0]))[0] == pytest.approx(by_hand)
