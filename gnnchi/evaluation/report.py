@@ -9,8 +9,9 @@ BASELINE_NOTES = {
     "chi": "Mean ± standard deviation over folds. Every method has the same test rows and trains on the fold's "
     "training rows (the forest and chemprop also on its validation rows, which the others use for early "
     "stopping); `cosmo_rs` covers the test rows that have a COSMO-RS value, `hansen` those whose solvent has "
-    "Hansen parameters and whose polymer has enough training rows to fit its own (none under leave-polymer-out) "
-    "(n columns: rows scored, all folds).",
+    "Hansen parameters and whose polymer has enough training rows to fit its own (none under leave-polymer-out), "
+    "`unifac` (its line fitted on the training and validation rows) those whose two molecules UNIFAC covers with "
+    "groups that have parameters (n columns: rows scored, all folds).",
     "co2_il": "Mean ± standard deviation over folds. Every method has the same test rows and trains on the fold's "
     "training rows (`il_random_forest` also on its validation rows, which gnnchi uses for early stopping) "
     "(n column: rows scored, all folds).",
@@ -68,8 +69,8 @@ def report(result: dict) -> str:
     if calibration:
         lines += ["", "## Uncertainty (gnnchi ensemble)", "",
                   "`within_zsigma`: share of test points with |error| ≤ z·std (a Gaussian gives 0.683 and 0.954) "
-                  "for the std gnnchi outputs, calibrated on each fold's validation rows (spread over members "
-                  "and novelty of each molecule); `_spread`: the same for the raw spread over members; `_pooled`: "
+                  "for the std gnnchi outputs, calibrated on each fold's validation rows (spread over members, "
+                  "novelty of each molecule and the task's value term); `_spread`: the same for the raw spread over members; `_pooled`: "
                   "for the std calibrated on the other folds' test rows only (`calibration.json` holds the one "
                   "fitted on every fold's); `spearman_abs_error_std`: rank correlation of |error| with std.", "",
                   "| metric | mean ± std |", "| --- | --- |"]  # fmt: skip
