@@ -15,7 +15,7 @@ Groups: ugropy (MIT) assigns the original UNIFAC subgroups of a molecule. A repe
 a chain are those of its hydrogen-capped 4-mer less those of its 3-mer (the caps cancel), so a chain
 CH2 stays CH2 where the capped monomer would read CH3. Parameters: thermo's (MIT) tables of original
 UNIFAC (group areas Q, main-group energies a_mn; Hansen et al. 1991 and later revisions); the residual
-activity is computed here, for every polymer x solvent pair at once (screening). Both are installed
+activity is computed here, for every polymer x solvent pair of a table at once. Both are installed
 packages; nothing is downloaded. A molecule that ugropy cannot fully cover with groups, or a pair
 without parameters, has no estimate (NaN).
 """
@@ -31,7 +31,6 @@ from gnnchi.chem import capped_oligomer, make_mol
 from gnnchi.errors import GnnChiError
 from gnnchi.physics import ENTROPIC_CHI
 
-INFINITE_DILUTION = 1e-7  # the solvent's mole fraction standing for infinite dilution
 Groups = tuple[tuple[int, int], ...]  # (UNIFAC subgroup number, count), sorted: hashable for the caches
 
 
@@ -153,22 +152,4 @@ def unifac_chi(polymers, solvents, temperatures_K) -> np.ndarray:
             ENTROPIC_CHI
             + values[[s_index[solvent_groups[i]] for i in rows], [p_index[polymer_groups[i]] for i in rows]]
         )
-    return out
-
-
-def unifac_chi_grid(polymers: list[str], solvents: list[str], temperatures_K) -> np.ndarray:
-    """chi_UNIFAC [P, S, T] of every polymer x solvent x temperature (screening); NaN as :func:`unifac_chi`."""
-    temperatures = np.asarray(temperatures_K, float).reshape(-1)
-    polymer_groups = [repeat_unit_groups(p) for p in polymers]
-    solvent_groups = [molecule_groups(s) for s in solvents]
-    out = np.full((len(polymers), len(solvents), len(temperatures)), np.nan)
-    rows_p = [i for i, g in enumerate(polymer_groups) if g is not None]
-    rows_s = [j for j, g in enumerate(solvent_groups) if g is not None]
-    if not rows_p or not rows_s:
-        return out
-    for t, temperature in enumerate(temperatures):
-        values = residual_ln_gamma_inf(
-            [solvent_groups[j] for j in rows_s], [polymer_groups[i] for i in rows_p], temperature
-        )
-        out[np.ix_(rows_p, rows_s, [t])] = ENTROPIC_CHI + values.T[:, :, None]
     return out

@@ -11,7 +11,7 @@ from thermo.unifac import UFIP, UFSG
 
 from gnnchi.evaluation.baselines.unifac import fit_unifac
 from gnnchi.physics import ENTROPIC_CHI
-from gnnchi.unifac import molecule_groups, repeat_unit_groups, residual_ln_gamma_inf, unifac_chi, unifac_chi_grid
+from gnnchi.unifac import molecule_groups, repeat_unit_groups, residual_ln_gamma_inf, unifac_chi
 
 
 def named(groups) -> dict[str, int]:
@@ -89,8 +89,6 @@ def test_every_pair_at_once_matches_the_formula_by_hand_pair_by_pair(temperature
         np.full(len(POLYMERS) * len(SOLVENTS), temperature_K),
     )  # fmt: skip
     assert np.allclose(rows, ENTROPIC_CHI + values.T.reshape(-1), rtol=1e-12, equal_nan=True)
-    grid = unifac_chi_grid(POLYMERS, SOLVENTS, [300.0, temperature_K])
-    assert np.allclose(grid[:, :, 1], ENTROPIC_CHI + values.T, rtol=1e-12, equal_nan=True)
 
 
 def test_a_missing_interaction_parameter_gives_no_estimate():
