@@ -36,13 +36,14 @@ from gnnchi.evaluation.pooled_calibration import novelty_columns
 from gnnchi.evaluation.protocols import ALL_PROTOCOLS, NUM_FOLDS
 from gnnchi.inference.calibration import TaskCalibration, _fit_squares, fit_task
 from gnnchi.systems import SYSTEMS
+from gnnchi.systems.chi import MISCIBILITY_THRESHOLD
 from gnnchi.training.calibrate import row_novelty, training_domain
 
 # per task: the forms gnnchi.inference.calibration fits itself (by value term), then the others as
 # (terms kept: a, b, c_first, c_second, d; the value term's fixed center)
 FORMS = {
     "chi_exp": ({"F0": "none", "F1": "centred", "F2": "threshold"},
-                {"F3": ((1, 1, 0, 0, 0), 0.5), "F4": ((1, 1, 0, 0, 1), 0.5)}),
+                {"F3": ((1, 1, 0, 0, 0), MISCIBILITY_THRESHOLD), "F4": ((1, 1, 0, 0, 1), MISCIBILITY_THRESHOLD)}),
     "x_co2": ({"F0": "relative"}, {"F3": ((1, 1, 0, 0, 0), 0.0), "F5": ((1, 1, 0, 0, 1), 0.0)}),
 }  # fmt: skip
 SHIPPED = {"chi_exp": "F2", "x_co2": "F0"}  # the form each task's Task.value_term gives

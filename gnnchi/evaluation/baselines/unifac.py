@@ -30,14 +30,13 @@ def fit_unifac(table: pd.DataFrame, parts: dict[str, np.ndarray]) -> pd.DataFram
     if not len(test):
         return out
     fit_rows = table.iloc[np.concatenate([parts["train"], parts["val"]])]
-    measured = fit_rows[fit_rows["chi_exp"].notna()]
-    estimate = _estimate(measured)
-    covered = ~np.isnan(estimate)
-    if covered.sum() < MIN_LINE_ROWS:
+    estimate = _estimate(fit_rows)  # once for the line's rows and the labels' rows
+    measured = fit_rows["chi_exp"].notna().to_numpy() & ~np.isnan(estimate)
+    if measured.sum() < MIN_LINE_ROWS:
         return out
-    slope, intercept = np.polyfit(estimate[covered], measured["chi_exp"].to_numpy(float)[covered], 1)
-    labelled = fit_rows[fit_rows[CLASS_TASK].notna()]
-    p_soluble = logistic_p_soluble(intercept + slope * _estimate(labelled), labelled[CLASS_TASK].to_numpy(float))
+    slope, intercept = np.polyfit(estimate[measured], fit_rows["chi_exp"].to_numpy(float)[measured], 1)
+    labelled = fit_rows[CLASS_TASK].notna().to_numpy()
+    p_soluble = logistic_p_soluble(intercept + slope * estimate[labelled], fit_rows[CLASS_TASK].to_numpy(float)[labelled])
     out["chi_exp"] = intercept + slope * _estimate(test)
     out["p_soluble"] = p_soluble(out["chi_exp"].to_numpy())
     return out
