@@ -103,8 +103,8 @@ def fit_task(
 
 
 def _fit_squares(e2: np.ndarray, features: np.ndarray, with_d: bool) -> tuple[float, np.ndarray]:
-    """(mean negative log likelihood, [5] a^2, b^2, c_polymer^2, c_solvent^2, d^2) for the errors^2 [R]
-    and the terms' features [R, 5] (without ``with_d``, d stays 0)."""
+    """(mean negative log likelihood, [T] a^2, b^2, c_polymer^2, c_solvent^2, then the value terms' squares)
+    for the errors^2 [R] and the terms' features [R, T], T >= 5 (without ``with_d``, the value terms stay 0)."""
     from scipy.optimize import minimize
 
     floor = 1e-6 * max(float(e2.mean()), 1e-12)
@@ -116,8 +116,9 @@ def _fit_squares(e2: np.ndarray, features: np.ndarray, with_d: bool) -> tuple[fl
 
     # a term the validation rows cannot inform (no spread, no novel molecule) keeps its start:
     # the raw spread (a = 1) and no novelty or value term
-    start = np.array([1.0, float(np.median(e2)), 0.0, 0.0, 0.0])
-    bounds = [(0.0, None)] * 4 + [(0.0, None if with_d else 0.0)]
+    value_terms = features.shape[1] - 4
+    start = np.array([1.0, float(np.median(e2)), 0.0, 0.0] + [0.0] * value_terms)
+    bounds = [(0.0, None)] * 4 + [(0.0, None if with_d else 0.0)] * value_terms
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return float(result.fun), result.x
 

@@ -6,7 +6,7 @@ from rdkit import DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from gnnchi.chem import make_mol
-from gnnchi.inference.calibration import TaskCalibration, Uncertainty, fit_task, from_record, record
+from gnnchi.inference.calibration import TaskCalibration, Uncertainty, _fit_squares, fit_task, from_record, record
 from gnnchi.inference.domain import Domain
 
 
@@ -33,6 +33,23 @@ def test_fit_recovers_the_parameters_that_generated_the_errors():
     for name, value in truth.items():
         assert getattr(fitted, name) == pytest.approx(value, rel=0.15, abs=0.03), name
     assert fitted.rows == n and fitted.center == 0.0
+
+
+def test_the_likelihood_fit_recovers_a_sixth_term_and_keeps_value_terms_at_zero_when_told():
+    """benchmarks/std_unifac_threshold.py fits two value terms at once: both are recovered; without
+    ``with_d`` both stay 0 and the floor takes their share."""
+    rng = np.random.default_rng(5)
+    n = 8000
+    features = np.column_stack(
+        [rng.uniform(0.02, 0.3, n) ** 2, np.ones(n), np.zeros(n), np.zeros(n), rng.uniform(0, 2, n) ** 2,
+         rng.uniform(0, 1.5, n) ** 2]
+    )  # fmt: skip
+    truth = np.array([4.0, 0.01, 0.0, 0.0, 0.09, 0.25])  # squares: a^2, b^2, c_p^2, c_s^2, d^2, e^2
+    e2 = rng.normal(0.0, np.sqrt(features @ truth)) ** 2
+    _, squares = _fit_squares(e2, features, with_d=True)
+    assert squares[[0, 4, 5]] == pytest.approx(truth[[0, 4, 5]], rel=0.15)
+    _, without = _fit_squares(e2, features, with_d=False)
+    assert without[4] == 0.0 and without[5] == 0.0 and without[1] > 0.1
 
 
 def test_a_centred_term_recovers_its_center_and_a_term_declared_none_stays_zero():
