@@ -56,6 +56,20 @@ def inverse_temperature_statistics(table) -> dict[str, float]:
     }
 
 
+def balanced_row_weights(targets: np.ndarray, groups: np.ndarray, rows: np.ndarray, exponent: float) -> np.ndarray:
+    """[R, T] loss weights of every record: a row of ``rows`` (the training rows) with a target of task j
+    weighs n^-exponent, n the number of such rows in its group, normalised to mean 1 over them; every
+    other entry 1. targets [R, T] (NaN: missing), groups [R] (one key per record), rows [N] (positions)."""
+    weights = np.ones(targets.shape, dtype=np.float32)
+    for j in range(targets.shape[1]):
+        present = rows[~np.isnan(targets[rows, j])]
+        if len(present):
+            _, inverse, counts = np.unique(groups[present], return_inverse=True, return_counts=True)
+            weight = counts[inverse].astype(np.float64) ** -exponent
+            weights[present, j] = weight / weight.mean()
+    return weights
+
+
 def as_tensor(array: np.ndarray) -> Tensor:
     """A tensor sharing the (made contiguous) array's memory."""
     return torch.from_numpy(np.ascontiguousarray(array))
@@ -259,6 +273,14 @@ class PairDataModule(L.LightningDataModule):
     def train_statistics(self) -> dict:
         """The pair head's scalers, fitted on the training rows."""
         raise NotImplementedError
+
+    def balanced_row_weights(self, split: SplitName, exponent: float, tasks: tuple[str, ...]) -> np.ndarray:
+        """[records, T] loss weights that balance the training rows of ``tasks`` across the groups of
+        ``split`` (:func:`balanced_row_weights`); 1 for the other tasks."""
+        targets = self.records.targets().copy()
+        targets[:, [j for j, task in enumerate(self.system.task_names) if task not in tasks]] = np.nan
+        groups = group_keys(self.records.table, split, self.system).to_numpy()
+        return balanced_row_weights(targets, groups, self.indices["train"], exponent)
 
     def _loader(self, part: str, shuffle: bool) -> DataLoader:
         dataset = self.dataset(part)

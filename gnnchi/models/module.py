@@ -28,6 +28,7 @@ from gnnchi.models.checkpoint import build_net, check_model_card, model_card, re
 from gnnchi.nn import MaskedMultitaskLoss
 from gnnchi.nn.heads import hansen_distance
 from gnnchi.systems import CHI, CO2_IL, ELECTROLYTE, System
+from gnnchi.systems.chi import CHI_TASKS
 
 STAGES = ("train", "val", "test")
 METRIC_CLASSES = {
@@ -61,6 +62,7 @@ class PairModule(L.LightningModule):
             raise ValueError(f"task_weights has unknown tasks {sorted(unknown)}; tasks are {list(tasks)}")
         self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in tasks}
         self.net = build_net(self.system.name, **self.hparams)
+        self.register_buffer("row_weights", None, persistent=False)  # [records, T] training-loss weights, or None
         self.loss = MaskedMultitaskLoss([self.system.task(t).kind for t in tasks], [self.task_weights[t] for t in tasks])
         template = {task: _task_metrics(self.system, task) for task in tasks}
         self.metrics = nn.ModuleDict(
@@ -99,7 +101,8 @@ class PairModule(L.LightningModule):
     def _shared_step(self, batch: PairBatch, stage: str) -> Tensor:
         out = self(batch)  # [P, T]
         targets = batch.targets  # [P, T]
-        total, terms = self.loss(out, targets, self.net.head.output_scale())
+        weights = self.row_weights[batch.rows] if stage == "train" and self.row_weights is not None else None
+        total, terms = self.loss(out, targets, self.net.head.output_scale(), weights)
         tasks = self.system.task_names
         for j, (loss, mask) in terms.items():
             task, count = tasks[j], int(mask.sum())
@@ -238,6 +241,9 @@ class ChiModule(PairModule):
             takes the solute, the solvent encoder the solvent, and a linear map of their z gives the
             standardised ln gamma_inf = a + b t (t: standardised 1/T); needs ``data.idac_pairs_per_batch``.
             Both auxiliary maps are training aids: the exported model has no part of them.
+        polymer_balance: in training, a chi task's row weighs n^-polymer_balance, n that task's training
+            rows of the row's polymer (stereo twins together), normalised to mean 1 (0: every row alike;
+            1: every polymer alike). Validation and test rows are never weighted.
     """
 
     def __init__(
@@ -258,8 +264,11 @@ class ChiModule(PairModule):
         hansen_weight: float = 0.0,
         hansen_map: Literal["linear", "aligned"] = "linear",
         idac_weight: float = 0.0,
+        polymer_balance: float = 0.0,
     ):
         super().__init__()
+        if polymer_balance < 0:
+            raise ValueError(f"polymer_balance must be >= 0, got {polymer_balance}")
         if hansen_weight < 0 or idac_weight < 0:
             raise ValueError(f"hansen_weight and idac_weight must be >= 0, got {hansen_weight}, {idac_weight}")
         if hansen_map not in ("linear", "aligned") or (hansen_map == "aligned" and latent_dim < len(HANSEN_TARGETS)):
@@ -285,6 +294,9 @@ class ChiModule(PairModule):
                     f"model.{weight} is {self.hparams[weight]} but data.{given} is {data.get(given)}: "
                     "an auxiliary loss needs both (a weight > 0 and its data), or neither"
                 )
+        if stage == "fit" and self.hparams.polymer_balance:
+            weights = datamodule.balanced_row_weights("polymer", self.hparams.polymer_balance, CHI_TASKS)
+            self.register_buffer("row_weights", torch.as_tensor(weights, device=self.device), persistent=False)
 
     def training_step(self, batch: PairBatch | dict, batch_idx: int) -> Tensor:
         """A pair batch, or with auxiliary data a dict of ``pairs`` and ``hansen`` and/or ``idac`` batches."""

@@ -25,9 +25,12 @@ class MaskedMultitaskLoss(nn.Module):
         self.kinds = tuple(kinds)
         self.register_buffer("weights", torch.tensor([float(w) for w in weights]), persistent=False)
 
-    def forward(self, out: Tensor, targets: Tensor, scale: Tensor) -> tuple[Tensor, dict[int, tuple[Tensor, Tensor]]]:
-        """out, targets [P, T] (NaN targets are missing), scale [T] -> the total (a scalar) and, for
-        each task with a target, its column -> (its mean loss, its row mask [P])."""
+    def forward(
+        self, out: Tensor, targets: Tensor, scale: Tensor, row_weights: Tensor | None = None
+    ) -> tuple[Tensor, dict[int, tuple[Tensor, Tensor]]]:
+        """out, targets [P, T] (NaN targets are missing), scale [T], row_weights [P, T] (None: all 1) ->
+        the total (a scalar) and, for each task with a target, its column -> (its mean loss, its row mask [P]).
+        A task's mean loss is the mean over its rows of weight x loss."""
         total = out.new_zeros(())
         terms: dict[int, tuple[Tensor, Tensor]] = {}
         for j, kind in enumerate(self.kinds):
@@ -36,9 +39,10 @@ class MaskedMultitaskLoss(nn.Module):
                 continue
             pred, target = out[mask, j], targets[mask, j]
             if kind == "classification":
-                loss = F.binary_cross_entropy_with_logits(pred, target)
+                per_row = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
             else:
-                loss = F.mse_loss(pred / scale[j], target / scale[j])
+                per_row = F.mse_loss(pred / scale[j], target / scale[j], reduction="none")
+            loss = (per_row * row_weights[mask, j]).mean() if row_weights is not None else per_row.mean()
             terms[j] = (loss, mask)
             total = total + self.weights[j] * loss
         return total, terms

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -146,3 +147,33 @@ def test_bagging_gives_each_member_its_own_share_of_the_training_groups(system):
     np.testing.assert_array_equal(whole.indices["train"], all_train)
     with pytest.raises(ValueError, match="bagging_fraction"):
         module_class(bagging_fraction=0.0)
+
+
+def test_balanced_row_weights_by_hand():
+    from gnnchi.data.datamodule import balanced_row_weights
+
+    nan = np.nan
+    targets = np.array([[0.1, nan], [0.2, 1.0], [0.3, 1.0], [0.4, 1.0], [0.5, 1.0]], np.float32)
+    groups = np.array(["a", "a", "a", "b", "b"])
+    weights = balanced_row_weights(targets, groups, np.array([0, 1, 2, 3]), 0.5)  # record 4: not a training row
+    # task 0: group a has 3 training rows, b has 1 -> 1/sqrt(3) x 3 and 1, over their mean (sqrt(3) + 1) / 4
+    mean = (3 * 3**-0.5 + 1) / 4
+    np.testing.assert_allclose(weights[:4, 0], [3**-0.5 / mean] * 3 + [1 / mean], rtol=1e-6)
+    # task 1: a has 2 (records 1, 2), b has 1 (record 3); record 0 has no target, record 4 is not trained on
+    mean = (2 * 2**-0.5 + 1) / 3
+    np.testing.assert_allclose(weights[1:4, 1], [2**-0.5 / mean] * 2 + [1 / mean], rtol=1e-6)
+    assert weights[4, 0] == weights[0, 1] == weights[4, 1] == 1.0
+
+
+def test_polymer_balance_one_gives_every_training_polymer_the_same_chi_weight():
+    """Bundled data, leave-polymer-out fold 0: at exponent 1 the chi_exp weights of each polymer's
+    training rows (stereo twins together) sum to the same total; labels are not weighted."""
+    dm = ChiDataModule(split="polymer", test_fold=0)
+    dm.setup("fit")
+    weights = dm.balanced_row_weights("polymer", 1.0, ("chi_exp", "chi_cosmo"))
+    table, train = dm.records.table, dm.indices["train"]
+    rows = train[table["chi_exp"].iloc[train].notna().to_numpy()]
+    totals = pd.Series(weights[rows, 1]).groupby(table["polymer_group_key"].iloc[rows].to_numpy()).sum()
+    assert len(totals) > 20 and np.allclose(totals, totals.iloc[0])
+    assert weights[rows, 1].mean() == pytest.approx(1.0)
+    assert (weights[:, 0] == 1.0).all()

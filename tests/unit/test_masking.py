@@ -62,3 +62,27 @@ def test_unknown_task_weight_is_refused():
 
     with pytest.raises(ValueError, match="unknown tasks"):
         ChiModule(task_weights={"chi_exp": 1.0, "solubility": 1.0})
+
+
+def test_row_weights_weigh_each_row_of_the_training_loss_and_are_left_out_elsewhere():
+    """The balanced loss, by hand: each task's mean over its rows of weight x squared (or BCE) error."""
+    nan = math.nan
+    targets = [[1.0, 0.4, nan], [nan, 0.8, 0.3], [0.0, 1.5, 0.2]]
+    model = module()
+    model.net.head.chi_std.copy_(torch.tensor([0.5, 2.0]))
+    batch = batch_with_targets(targets)
+    weights = torch.tensor([[1.0, 0.5, 1.0], [1.0, 2.0, 3.0], [1.0, 0.25, 1.0]])
+    model.row_weights = torch.ones(10, 3)
+    model.row_weights[batch.rows] = weights
+    out = model(batch).detach()
+    t = torch.tensor(targets)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    expected = (
+        (bce(out[0, 0], t[0, 0]) + bce(out[2, 0], t[2, 0])) / 2
+        + (0.5 * (out[0, 1] - 0.4) ** 2 + 2.0 * (out[1, 1] - 0.8) ** 2 + 0.25 * (out[2, 1] - 1.5) ** 2) / 3 / 0.5**2
+        + (3.0 * (out[1, 2] - 0.3) ** 2 + 1.0 * (out[2, 2] - 0.2) ** 2) / 2 / 2.0**2
+    )
+    assert torch.allclose(model._shared_step(batch, "train"), expected, atol=1e-5)
+    unweighted = module()
+    unweighted.net.head.chi_std.copy_(torch.tensor([0.5, 2.0]))
+    assert torch.allclose(model._shared_step(batch, "val"), unweighted._shared_step(batch, "val"), atol=1e-6)
