@@ -47,11 +47,11 @@ def get_system_task(name: str):
     raise KeyError(f"no system has a task {name!r}")
 
 
-CHI_PROTOCOLS = {
+CHI_PROTOCOLS = {  # the targets of issue 12 (AUC 0.90: the paper's 0.93 came from PoLyInfo labels that are not public)
     "seed-folds": Protocol(CHI.name, "paper", "chi_exp", ("r2_chi_exp", 0.85), ("chi_exp", "chi_cosmo")),
     "leave-polymer-out": Protocol(CHI.name, "polymer", "chi_exp", ("r2_chi_exp", 0.60), ("chi_exp", "chi_cosmo")),
     "leave-solvent-out": Protocol(CHI.name, "solvent", "chi_exp", ("r2_chi_exp", 0.80), ("chi_exp", "chi_cosmo")),
-    "solubility": Protocol(CHI.name, "polymer", CLASS_TASK, ("auc_soluble", 0.93), (CLASS_TASK, "chi_exp")),
+    "solubility": Protocol(CHI.name, "polymer", CLASS_TASK, ("auc_soluble", 0.90), (CLASS_TASK, "chi_exp")),
 }
 CO2_IL_PROTOCOLS = {  # the targets of issue 14
     "random-rows": Protocol(CO2_IL.name, "rows", "x_co2", ("r2_x_co2", 0.99), ceilings=(("mae_x_co2", 0.012),)),
