@@ -96,13 +96,18 @@ def fit(rows: pd.DataFrame, form: str, target: Target) -> TaskCalibration:
         return fit_task(error, spread, novelty_polymer, novelty_solvent, prediction, value_term=value_terms[form],
                         value_center=center)  # fmt: skip
     kept, center = masks[form]
-    terms = np.column_stack(
-        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2, (prediction - center) ** 2]
-    )
     mask = np.array(kept)
-    _, squares = _fit_squares(error**2, terms * mask, with_d=bool(mask[4]))
+    _, squares = _fit_squares(error**2, terms(rows, target, center) * mask, with_d=bool(mask[4]))
     a, b, c_polymer, c_solvent, d = np.sqrt(np.maximum(squares, 0.0)) * mask
     return TaskCalibration(a, b, c_polymer, c_solvent, rows=len(rows), d=d, center=center)
+
+
+def terms(rows: pd.DataFrame, target: Target, center: float) -> np.ndarray:
+    """The five terms of sigma^2 [R, 5] before their squares: spread^2, 1, the two novelties^2, (prediction - center)^2."""
+    spread, novelty_polymer, novelty_solvent, prediction = columns(rows, target)
+    return np.column_stack(
+        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2, (prediction - center) ** 2]
+    )
 
 
 def sigma_of(calibration: TaskCalibration, rows: pd.DataFrame, target: Target) -> np.ndarray:
@@ -117,13 +122,19 @@ def scores(rows: pd.DataFrame, sigma: np.ndarray, target: Target) -> dict:
             "within_1sigma": float(np.mean(error <= sigma)), "within_2sigma": float(np.mean(error <= 2 * sigma))}  # fmt: skip
 
 
-def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str, target: Target) -> np.ndarray:
-    """Each fold's sigma fitted on the other folds' rows of ``fitted_on``."""
+def per_fold(fitted_on: pd.DataFrame, scored: pd.DataFrame, sigma_for) -> np.ndarray:
+    """sigma [R] of ``scored``, each fold's from ``sigma_for(fitting rows, scored rows)`` given the other
+    folds' rows of ``fitted_on``."""
     sigma = np.zeros(len(scored))
     for fold in sorted(scored["fold"].unique()):
         here = (scored["fold"] == fold).to_numpy()
-        sigma[here] = sigma_of(fit(fitted_on[fitted_on["fold"] != fold], form, target), scored[here], target)
+        sigma[here] = sigma_for(fitted_on[fitted_on["fold"] != fold], scored[here])
     return sigma
+
+
+def leave_one_fold_out(fitted_on: pd.DataFrame, scored: pd.DataFrame, form: str, target: Target) -> np.ndarray:
+    """Each fold's sigma of ``form`` fitted on the other folds' rows of ``fitted_on``."""
+    return per_fold(fitted_on, scored, lambda fitting, rows: sigma_of(fit(fitting, form, target), rows, target))
 
 
 def main() -> None:
@@ -131,7 +142,9 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="an evaluate output folder (models/ and <protocol>/)")
     choices = sorted(p for p, spec in ALL_PROTOCOLS.items() if spec.task in FORMS)  # chi's and co2_il's
     parser.add_argument("--protocol", default="leave-polymer-out", choices=choices)
-    parser.add_argument("--choose_margin", type=float, default=0.03, help="Spearman gain over the shipped form a switch needs")
+    parser.add_argument(
+        "--choose_margin", type=float, default=0.03, help="Spearman gain over the shipped form a switch needs"
+    )
     args = parser.parse_args()
     spec = ALL_PROTOCOLS[args.protocol]
     target = Target(spec.task, novelty_columns(SYSTEMS[spec.system]), spec.system)
@@ -146,7 +159,10 @@ def main() -> None:
     shipped = SHIPPED[target.task]
     best = max(chosen, key=lambda f: chosen[f]["spearman_mean_of_folds"])
     ok = chosen[best]["within_1sigma"] >= 0.60 and chosen[best]["within_2sigma"] >= 0.85
-    if not ok or chosen[best]["spearman_mean_of_folds"] < chosen[shipped]["spearman_mean_of_folds"] + args.choose_margin:
+    if (
+        not ok
+        or chosen[best]["spearman_mean_of_folds"] < chosen[shipped]["spearman_mean_of_folds"] + args.choose_margin
+    ):
         best = shipped
     print(f"chosen on validation rows: {best} (ships: {shipped})")
     test = pd.read_csv(args.run / args.protocol / "predictions.csv").dropna(subset=[target.task])

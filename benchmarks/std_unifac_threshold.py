@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from std_forms import Target, columns, leave_one_fold_out, scores, validation_rows
+from std_forms import Target, columns, leave_one_fold_out, per_fold, scores, terms, validation_rows
 
 from gnnchi.evaluation.pooled_calibration import novelty_columns
 from gnnchi.evaluation.protocols import ALL_PROTOCOLS
@@ -37,15 +37,11 @@ def with_unifac(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(unifac=estimate)
 
 
-def terms(rows: pd.DataFrame, fill: float) -> np.ndarray:
-    """F6's six terms of sigma^2 [R, 6]; ``fill`` stands for the UNIFAC term of a row without an estimate."""
-    spread, novelty_polymer, novelty_solvent, prediction = columns(rows, TARGET)
-    disagreement = (prediction - rows["unifac"].to_numpy(float)) ** 2
+def f6_terms(rows: pd.DataFrame, fill: float) -> np.ndarray:
+    """F6's six terms of sigma^2 [R, 6]: F2's five, then the UNIFAC term (``fill`` where there is no estimate)."""
+    disagreement = (rows[f"gnnchi_{TARGET.task}"].to_numpy(float) - rows["unifac"].to_numpy(float)) ** 2
     disagreement = np.where(np.isnan(disagreement), fill, disagreement)
-    return np.column_stack(
-        [spread**2, np.ones(len(rows)), novelty_polymer**2, novelty_solvent**2,
-         (prediction - MISCIBILITY_THRESHOLD) ** 2, disagreement]
-    )  # fmt: skip
+    return np.column_stack([terms(rows, TARGET, MISCIBILITY_THRESHOLD), disagreement])
 
 
 def fit(rows: pd.DataFrame) -> tuple[np.ndarray, float]:
@@ -53,18 +49,14 @@ def fit(rows: pd.DataFrame) -> tuple[np.ndarray, float]:
     _, _, _, prediction = columns(rows, TARGET)
     fill = float(np.nanmean((prediction - rows["unifac"].to_numpy(float)) ** 2))
     error = prediction - rows[TARGET.task].to_numpy(float)
-    _, squares = _fit_squares(error**2, terms(rows, fill), with_d=True)
+    _, squares = _fit_squares(error**2, f6_terms(rows, fill), with_d=True)
     return squares, fill
 
 
-def leave_one_fold_out_f6(fitted_on: pd.DataFrame, scored: pd.DataFrame) -> np.ndarray:
-    """Each fold's F6 sigma [R] fitted on the other folds' rows of ``fitted_on``."""
-    sigma = np.zeros(len(scored))
-    for fold in sorted(scored["fold"].unique()):
-        here = (scored["fold"] == fold).to_numpy()
-        squares, fill = fit(fitted_on[fitted_on["fold"] != fold])
-        sigma[here] = np.sqrt(terms(scored[here], fill) @ squares)
-    return sigma
+def f6_sigma(fitting: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """F6's sigma [R] of ``rows``, fitted on ``fitting``."""
+    squares, fill = fit(fitting)
+    return np.sqrt(f6_terms(rows, fill) @ squares)
 
 
 def main() -> None:
@@ -77,7 +69,7 @@ def main() -> None:
         print(f"{run}: {len(val)} validation rows ({int(val['unifac'].notna().sum())} with a UNIFAC estimate)")
         for name, rows in (("validation", val), ("test, pooled", test)):
             print(f"  {name} F2: {scores(rows, leave_one_fold_out(rows, rows, 'F2', TARGET), TARGET)}")
-            print(f"  {name} F6: {scores(rows, leave_one_fold_out_f6(rows, rows), TARGET)}")
+            print(f"  {name} F6: {scores(rows, per_fold(rows, rows, f6_sigma), TARGET)}")
         print(f"  F6 squares fitted on every validation row: {np.round(fit(val)[0], 4).tolist()}")
 
 
