@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gnnchi.physics import co2_fugacity_kPa
+from gnnchi.physics import co2_fugacity_kPa, co2_supercritical_density
 
 REFERENCE_PRESSURE_KPA = 1000.0
 MAX_MOLE_RATIO = 1e6
@@ -21,8 +21,8 @@ MAX_EXPONENT = 30.0
 
 class IsothermParameters(NamedTuple):
     """One member's isotherm head as arrays: the coefficient bias [J] (J = K (order + 1)), the Langmuir
-    pressures [K - 2] (kPa), the 1/T scaler, the interaction rank R, the temperature order and whether
-    the pressure terms read the fugacity of CO2."""
+    pressures (kPa), the 1/T scaler, the interaction rank R, the temperature order, whether the
+    pressure terms read the fugacity of CO2 and whether CO2's supercritical density is one more term."""
 
     bias: np.ndarray
     langmuir_pressures_kPa: np.ndarray
@@ -31,24 +31,25 @@ class IsothermParameters(NamedTuple):
     rank: int
     order: int = 1
     fugacity: bool = False
+    supercritical_density: bool = False
 
     @classmethod
     def from_torch(cls, head) -> IsothermParameters:
         """The arrays of a :class:`gnnchi.nn.isotherm.IsothermHead` (duck-typed: no torch import here)."""
         array = lambda t: t.detach().cpu().numpy().astype(np.float32)
         return cls(array(head.bias), array(head.langmuir_pressures_kPa), head.inv_t_mean.item(), head.inv_t_std.item(),
-                   int(head.rank), int(head.order), bool(head.fugacity))  # fmt: skip
+                   int(head.rank), int(head.order), bool(head.fugacity), bool(head.supercritical_density))  # fmt: skip
 
     def to_json(self) -> dict:
         return {"bias": self.bias.tolist(), "langmuir_pressures_kPa": self.langmuir_pressures_kPa.tolist(),
                 "inv_t_mean": self.inv_t_mean, "inv_t_std": self.inv_t_std, "rank": self.rank, "order": self.order,
-                "fugacity": self.fugacity}  # fmt: skip
+                "fugacity": self.fugacity, "supercritical_density": self.supercritical_density}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict) -> IsothermParameters:
         return cls(np.asarray(data["bias"], np.float32), np.asarray(data["langmuir_pressures_kPa"], np.float32),
                    float(data["inv_t_mean"]), float(data["inv_t_std"]), int(data["rank"]), int(data["order"]),
-                   bool(data.get("fugacity", False)))  # fmt: skip
+                   bool(data.get("fugacity", False)), bool(data.get("supercritical_density", False)))  # fmt: skip
 
     @property
     def num_coefficients(self) -> int:
@@ -82,17 +83,18 @@ def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion
     return coef.reshape(len(c), len(a), -1, head.order + 1)
 
 
-def absorbing_pressure(head: IsothermParameters, temperature_K, pressure_kPa) -> np.ndarray:
-    """What the pressure terms read, in kPa: P, or the fugacity of CO2 at (T, P) (arrays that broadcast)."""
+def condition_basis(head: IsothermParameters, temperature_K, pressure_kPa) -> np.ndarray:
+    """Conditions that broadcast to [...] (K, kPa) -> the head's pressure terms [..., K]: P / P_ref,
+    (P / P_ref)^2 and P / (P + p_k), each reading P or CO2's fugacity f(T, P), then CO2's supercritical
+    density where the head has that term (as :func:`gnnchi.nn.isotherm.condition_basis`)."""
     temperature, pressure = np.broadcast_arrays(np.asarray(temperature_K, np.float32), np.asarray(pressure_kPa, np.float32))
-    return co2_fugacity_kPa(temperature, pressure, np) if head.fugacity else pressure
-
-
-def pressure_basis(head: IsothermParameters, pressure_kPa: np.ndarray) -> np.ndarray:
-    """[...] kPa (as :func:`absorbing_pressure` gives it) -> [..., K]: P / P_ref, (P / P_ref)^2, P / (P + p_k)."""
-    p = np.asarray(pressure_kPa, np.float32)[..., None]
+    absorbing = co2_fugacity_kPa(temperature, pressure, np) if head.fugacity else pressure
+    p = absorbing[..., None]
     reduced = p / np.float32(REFERENCE_PRESSURE_KPA)
-    return np.concatenate([reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)], axis=-1)
+    terms = [reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)]
+    if head.supercritical_density:
+        terms.append(co2_supercritical_density(temperature, pressure, np)[..., None])
+    return np.concatenate(terms, axis=-1).astype(np.float32)
 
 
 def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperature_K, pressure_kPa) -> np.ndarray:
@@ -102,7 +104,7 @@ def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperatur
     if head.order == 2:
         exponent = exponent + coefficients[..., 2] * t * t
     exponent = np.minimum(exponent, MAX_EXPONENT)
-    basis = pressure_basis(head, absorbing_pressure(head, temperature_K, pressure_kPa))
+    basis = condition_basis(head, temperature_K, pressure_kPa)
     m = np.minimum((np.exp(exponent) * basis).sum(axis=-1), MAX_MOLE_RATIO)
     return (m / (1.0 + m)).astype(np.float32)
 
@@ -111,9 +113,9 @@ PAIRS_PER_CHUNK = 65536  # ionic liquids scored together: a chunk's planes stay 
 
 
 def _score_chunk(head: IsothermParameters, planes: list[np.ndarray], at_temperature: dict[float, list[int]],
-                 pressure: np.ndarray, total: np.ndarray, squares: np.ndarray) -> None:  # fmt: skip
+                 basis: np.ndarray, total: np.ndarray, squares: np.ndarray) -> None:  # fmt: skip
     """One member's x_CO2 for a chunk of ionic liquids (``planes``: [K, chunk] per power of t) at every
-    condition (``pressure`` [N]: what the pressure terms read, :func:`absorbing_pressure`), added to
+    condition (``basis`` [N, K]: the pressure terms, :func:`condition_basis`), added to
     ``total`` and its squares to ``squares`` ([N, chunk] views, in place)."""
     exponent = np.empty_like(planes[0])
     for t_kelvin, conditions in at_temperature.items():
@@ -125,7 +127,7 @@ def _score_chunk(head: IsothermParameters, planes: list[np.ndarray], at_temperat
         np.minimum(exponent, np.float32(MAX_EXPONENT), out=exponent)
         np.exp(exponent, out=exponent)
         for n in conditions:
-            ratio = pressure_basis(head, pressure[n]) @ exponent  # [chunk]
+            ratio = basis[n] @ exponent  # [chunk]
             np.minimum(ratio, np.float32(MAX_MOLE_RATIO), out=ratio)
             x = ratio / (ratio + np.float32(1.0))
             total[n] += x
@@ -150,13 +152,13 @@ def screen_isotherms(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # numpy releases the GIL
         for m, head in enumerate(heads):
             block = slice(m * width, (m + 1) * width)
-            absorbing = absorbing_pressure(head, temperature, pressure)  # [N]
+            basis = condition_basis(head, temperature, pressure)  # [N, K]
             coef = grid_coefficients(head, cation_latent[:, block], anion_latent[:, block])  # [C, A, K, order + 1]
             num_terms = coef.shape[2]
             # one contiguous [K, C A] plane per power of t: a temperature is then a few vector operations and
             # an exp in place, and a pressure one [K] x [K, C A] product
             planes = [np.ascontiguousarray(coef[..., d].reshape(-1, num_terms).T) for d in range(head.order + 1)]
-            jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, absorbing,
+            jobs = [pool.submit(_score_chunk, head, [p[:, pairs] for p in planes], at_temperature, basis,
                                 total[:, pairs], squares[:, pairs]) for pairs in chunks]  # fmt: skip
             for job in jobs:
                 job.result()  # an error in a chunk is raised here; members add to total in turn

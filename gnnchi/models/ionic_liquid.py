@@ -31,9 +31,12 @@ class IonicLiquidNet(nn.Module):
         langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
         temperature_order: int = 1,
         fugacity: bool = False,
+        supercritical_density: bool = False,
     ):
         super().__init__()
-        self.head = IsothermHead(tuple(langmuir_pressures_kPa), interaction_rank, temperature_order, fugacity)
+        self.head = IsothermHead(
+            tuple(langmuir_pressures_kPa), interaction_rank, temperature_order, fugacity, supercritical_density
+        )
         descriptor_dim = DESCRIPTOR_DIM if descriptors else 0
         self.encoding_dim = self.head.encoding_dim
 

@@ -363,6 +363,8 @@ class IonicLiquidModule(PairModule):
             absorption that changes with T).
         fugacity: the pressure terms read the fugacity of pure CO2 at (T, P) (Peng-Robinson) in place
             of P: Henry's law in fugacity, and isotherms that flatten at high pressure.
+        supercritical_density: one more pressure term, CO2's density read at max(T, 310 K): it rises
+            steeply where compressed CO2 densifies, and is continuous in P at every T.
         task_weights: loss weight of each task (x_co2).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
@@ -382,6 +384,7 @@ class IonicLiquidModule(PairModule):
         langmuir_pressures_kPa: tuple[float, ...] = (100.0, 1000.0, 10000.0),
         temperature_order: int = 1,
         fugacity: bool = False,
+        supercritical_density: bool = False,
         task_weights: dict[str, float] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,

@@ -19,6 +19,14 @@ f / P falls from 1 at low pressure to 0.2-0.7 at 50 MPa (0.3 at 313 K and 30 MPa
 flattens where the compressed gas stops adding chemical potential. f rises with P at fixed T and is 0
 at P = 0, so the guarantees above hold unchanged.
 
+With ``supercritical_density``, one more term phi_K = rho(max(T, 310 K), P) / rho_c reads CO2's own
+density (:func:`gnnchi.physics.co2_supercritical_density`): compressed CO2 densifies steeply near and
+above its critical pressure, and the density tracks the high-pressure rise of an isotherm better than
+any function of f alone (the form fitted freely per ionic liquid, docs/evaluation/co2_il). Below 310 K
+the term follows the 310 K isotherm, which is supercritical, so the term, like x, is continuous in P
+where the density itself would jump at the saturation pressure. It rises with P and is 0 at P = 0: the
+guarantees hold.
+
 The K (order + 1) coefficients of an ionic liquid are the sum of a cation part, an anion part and a
 rank-R cation x anion interaction: coef_j = c_j + d_j + sum_r f_jr g_jr + bias_j. Each encoder gives
 its ion's [J (1 + R)] numbers (J = K (order + 1)), so every cation x anion combination costs one small
@@ -30,7 +38,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gnnchi.physics import co2_fugacity_kPa
+from gnnchi.physics import co2_fugacity_kPa, co2_supercritical_density
 
 REFERENCE_PRESSURE_KPA = 1000.0  # P_ref: the Henry and quadratic terms' pressure scale
 MAX_MOLE_RATIO = 1e6  # m cap: x <= 1 - 1e-6, below 1 in float32
@@ -44,12 +52,23 @@ def pressure_basis(pressure_kPa: Tensor, langmuir_pressures_kPa: Tensor) -> Tens
     return torch.cat([reduced, reduced * reduced, p / (p + langmuir_pressures_kPa)], dim=1)
 
 
+def condition_basis(head: IsothermHead, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:
+    """[P] K, [P] kPa -> [P, K]: the head's pressure terms at each condition (:func:`pressure_basis` of P
+    or of CO2's fugacity, then the supercritical density where the head has that term)."""
+    absorbing = co2_fugacity_kPa(temperature_K, pressure_kPa, torch) if head.fugacity else pressure_kPa
+    basis = pressure_basis(absorbing, head.langmuir_pressures_kPa)
+    if head.supercritical_density:
+        basis = torch.cat([basis, co2_supercritical_density(temperature_K, pressure_kPa, torch).unsqueeze(1)], dim=1)
+    return basis
+
+
 class IsothermHead(nn.Module):
     """Cation and anion encodings [P, J (1 + R)] + temperature_K [P] + pressure_kPa [P] -> x_CO2 [P, 1].
 
     ``langmuir_pressures_kPa``: the p_k of the saturating terms (K = 2 + their number).
     ``interaction_rank``: R. ``temperature_order``: 1 (van 't Hoff) or 2 (+ c_k t^2).
     ``fugacity``: the pressure terms read the fugacity of CO2 at (T, P) in place of P.
+    ``supercritical_density``: one more term, CO2's density read at max(T, 310 K) (K = 3 + Langmuir pressures).
     The 1/T scaler is a buffer fitted on the training rows, saved with the weights.
     """
 
@@ -59,6 +78,7 @@ class IsothermHead(nn.Module):
         interaction_rank: int = 4,
         temperature_order: int = 1,
         fugacity: bool = False,
+        supercritical_density: bool = False,
     ):
         super().__init__()
         if any(p <= 0 for p in langmuir_pressures_kPa):
@@ -67,14 +87,15 @@ class IsothermHead(nn.Module):
             raise ValueError(f"interaction_rank must be >= 0, got {interaction_rank}")
         if temperature_order not in (1, 2):
             raise ValueError(f"temperature_order must be 1 or 2, got {temperature_order}")
-        self.num_terms, self.order, self.fugacity = 2 + len(langmuir_pressures_kPa), temperature_order, fugacity
+        self.order, self.fugacity, self.supercritical_density = temperature_order, fugacity, supercritical_density
+        self.num_terms = 2 + len(langmuir_pressures_kPa) + int(supercritical_density)
         self.num_coefficients, self.rank = self.num_terms * (temperature_order + 1), interaction_rank
         self.register_buffer("langmuir_pressures_kPa", torch.tensor([float(p) for p in langmuir_pressures_kPa]))
         self.register_buffer("inv_t_mean", torch.tensor(1.0 / 320.0))
         self.register_buffer("inv_t_std", torch.tensor(2.3e-4))
         # start near a plain physical absorber: m = 0.2 at 1 MPa (x about 0.17), the other terms small
         start = torch.zeros(self.num_terms, temperature_order + 1)
-        start[:, 0] = torch.tensor([-1.6, -4.0, *([-4.0] * len(langmuir_pressures_kPa))])
+        start[:, 0] = torch.tensor([-1.6, *([-4.0] * (self.num_terms - 1))])
         start = start.reshape(-1)
         self.bias = nn.Parameter(start)
 
@@ -109,8 +130,7 @@ class IsothermHead(nn.Module):
         if self.order == 2:
             exponent = exponent + coefficients[:, :, 2] * t * t
         exponent = exponent.clamp(max=MAX_EXPONENT)  # [P, K]
-        absorbing = co2_fugacity_kPa(temperature_K, pressure_kPa, torch) if self.fugacity else pressure_kPa
-        terms = torch.exp(exponent) * pressure_basis(absorbing, self.langmuir_pressures_kPa)
+        terms = torch.exp(exponent) * condition_basis(self, temperature_K, pressure_kPa)
         return terms.sum(dim=1).clamp(max=MAX_MOLE_RATIO)
 
     def forward(self, cation_latent: Tensor, anion_latent: Tensor, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:

@@ -136,9 +136,11 @@ def test_a_batch_encodes_each_distinct_ion_once_and_gathers_it_for_its_pairs():
     assert torch.allclose(gathered, direct, atol=1e-6)
 
 
-def _random_head(order: int, seed: int = 0, fugacity: bool = False) -> tuple[IsothermHead, torch.Tensor, torch.Tensor]:
+def _random_head(
+    order: int, seed: int = 0, fugacity: bool = False, density: bool = False
+) -> tuple[IsothermHead, torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
-    head = IsothermHead((100.0, 1000.0, 10000.0), interaction_rank=3, temperature_order=order, fugacity=fugacity)
+    head = IsothermHead((100.0, 1000.0, 10000.0), 3, order, fugacity, supercritical_density=density)
     with torch.no_grad():
         head.bias.normal_(0.0, 2.0)
     cations = torch.randn(5, head.encoding_dim) * 1.5
@@ -146,10 +148,10 @@ def _random_head(order: int, seed: int = 0, fugacity: bool = False) -> tuple[Iso
     return head, cations, anions
 
 
-@pytest.mark.parametrize("fugacity", [False, True])
+@pytest.mark.parametrize(("fugacity", "density"), [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("order", [1, 2])
-def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_it(order, fugacity):
-    head, cations, anions = _random_head(order, fugacity=fugacity)
+def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_it(order, fugacity, density):
+    head, cations, anions = _random_head(order, fugacity=fugacity, density=density)
     pressures = torch.cat([torch.tensor([0.0, 1e-30]), torch.logspace(-6, np.log10(2e5), 400)])  # kPa
     for temperature in (200.0, 250.0, 298.15, 450.0, 600.0):  # 200, 250 and 298.15 K condense CO2 (fugacity)
         for i in range(5):
@@ -161,18 +163,37 @@ def test_x_co2_is_a_mole_fraction_that_rises_with_pressure_and_vanishes_without_
             assert x[0] == 0.0 and x[1] < 1e-15
 
 
-@pytest.mark.parametrize("fugacity", [False, True])  # at 1 Pa CO2 is an ideal gas: f = P
-def test_the_low_pressure_limit_is_henrys_law_with_the_hand_written_constant(fugacity):
-    head, cations, anions = _random_head(order=1, seed=1, fugacity=fugacity)
+def test_the_density_term_keeps_x_co2_continuous_where_co2_condenses():
+    """Below 304 K the density of CO2 jumps about fourfold at the saturation pressure (6.4 MPa at 298 K);
+    x_CO2 must not. A head whose density term weighs 1 (m gains about 1 across the jump if it read
+    the raw density), pressures 1 kPa apart from 1 to 10 MPa: x never steps by more than 0.002."""
+    head = IsothermHead((100.0, 1000.0, 10000.0), 0, 2, fugacity=True, supercritical_density=True)
+    with torch.no_grad():
+        head.bias.view(head.num_terms, 3)[-1, 0] = 0.0  # exp(0) = 1 on the density term
+    pressure = torch.linspace(1000.0, 10000.0, 9001)
+    zero = torch.zeros(len(pressure), head.encoding_dim)
+    for temperature in (250.0, 273.15, 298.15):
+        with torch.no_grad():
+            x = head(zero, zero, torch.full((len(pressure),), temperature), pressure)[:, 0]
+        assert (x[1:] - x[:-1]).max() < 0.002, f"x_co2 jumps at {temperature} K"
+        assert (x[1:] >= x[:-1]).all()
+
+
+@pytest.mark.parametrize(("fugacity", "density"), [(False, False), (True, False), (True, True)])
+def test_the_low_pressure_limit_is_henrys_law_with_the_hand_written_constant(fugacity, density):
+    """At 1 Pa CO2 is an ideal gas: f = P, and its density is P / (R T)."""
+    head, cations, anions = _random_head(order=1, seed=1, fugacity=fugacity, density=density)
     with torch.no_grad():
         coef = head.coefficients(cations[:1], anions[:1])[0].numpy()  # [K, 2]
     temperature, pressure = 310.0, 1e-3  # kPa
     t = (1 / temperature - head.inv_t_mean.item()) / head.inv_t_std.item()
     weights = np.exp(coef[:, 0] + coef[:, 1] * t)
     # d m / d P at P = 0: 1/P_ref for the Henry term, 0 for the quadratic, 1/p_k for each Langmuir term
-    slope = weights[0] / 1000.0 + sum(w / p for w, p in zip(weights[2:], (100.0, 1000.0, 10000.0)))
+    slope = weights[0] / 1000.0 + sum(w / p for w, p in zip(weights[2:5], (100.0, 1000.0, 10000.0)))
+    if density:  # rho / rho_c per kPa at 310 K (the floor): 1 / (8.314462618 J/(mol K) 310 K 10.6249 mol/L)
+        slope += weights[5] / (8.314462618 * 310.0 * 10.6249)
     x = head(cations[:1], anions[:1], torch.tensor([temperature]), torch.tensor([pressure]))[0, 0].item()
-    assert x == pytest.approx(slope * pressure, rel=1e-3)
+    assert x == pytest.approx(slope * pressure / (1.0 + slope * pressure), rel=1e-3)  # x = m / (1 + m)
 
 
 def test_a_fugacity_head_reads_the_fugacity_where_a_pressure_head_reads_the_pressure():
@@ -186,11 +207,14 @@ def test_a_fugacity_head_reads_the_fugacity_where_a_pressure_head_reads_the_pres
         assert not torch.allclose(x, by_pressure(cations[:4], anions[:4], temperature, pressure), rtol=1e-2)
 
 
-@pytest.mark.parametrize(("order", "fugacity"), [(1, False), (2, False), (2, True)])
-def test_the_numpy_head_matches_torch_pair_by_pair_and_as_a_grid(order, fugacity):
-    head, cations, anions = _random_head(order, seed=2, fugacity=fugacity)
-    params = IsothermParameters.from_torch(head)
-    temperatures, pressures = np.array([250.0, 320.0, 400.0], np.float32), np.array([5.0, 1500.0, 40000.0], np.float32)
+@pytest.mark.parametrize(("order", "fugacity", "density"), [(1, False, False), (2, False, False), (2, True, False), (2, True, True)])
+def test_the_numpy_head_matches_torch_pair_by_pair_and_as_a_grid(order, fugacity, density):
+    head, cations, anions = _random_head(order, seed=2, fugacity=fugacity, density=density)
+    params = IsothermParameters.from_json(IsothermParameters.from_torch(head).to_json())  # as the ONNX metadata stores it
+    assert params.supercritical_density == density and params.num_coefficients == head.num_coefficients
+    # 298.15 K and 8 MPa: liquid CO2, where the density term reads the 310 K isotherm
+    temperatures = np.array([250.0, 298.15, 320.0, 400.0], np.float32)
+    pressures = np.array([5.0, 8000.0, 3000.0, 40000.0], np.float32)
     c, a = cations.numpy(), anions.numpy()
     grid = grid_coefficients(params, c, a)  # [C, A, K, order + 1]
     for i in range(len(c)):
@@ -198,10 +222,10 @@ def test_the_numpy_head_matches_torch_pair_by_pair_and_as_a_grid(order, fugacity
             pair = pair_coefficients(params, c[i : i + 1], a[j : j + 1])[0]
             np.testing.assert_allclose(grid[i, j], pair, rtol=1e-5, atol=1e-5)
             with torch.no_grad():
-                expected = head(cations[i].expand(3, -1), anions[j].expand(3, -1), torch.tensor(temperatures), torch.tensor(pressures))[:, 0]
+                expected = head(cations[i].expand(4, -1), anions[j].expand(4, -1), torch.tensor(temperatures), torch.tensor(pressures))[:, 0]
             np.testing.assert_allclose(mole_fraction(params, pair, temperatures, pressures), expected.numpy(), rtol=1e-5, atol=1e-7)
     mean, std = screen_isotherms([params], c, a, temperatures, pressures)
-    assert mean.shape == (5, 5, 3) and np.isnan(std).all()
+    assert mean.shape == (5, 5, 4) and np.isnan(std).all()
     np.testing.assert_allclose(mean[1, 3], mole_fraction(params, pair_coefficients(params, c[1:2], a[3:4])[0], temperatures, pressures), rtol=1e-5)
 
 

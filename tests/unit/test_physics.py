@@ -1,4 +1,5 @@
-"""The fugacity of CO2 (gnnchi.physics): against Span and Wagner's reference equation, one code for numpy and torch."""
+"""The fugacity and density of CO2 (gnnchi.physics): against Span and Wagner's reference equation, one code
+for numpy and torch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from gnnchi.physics import CO2_CRITICAL_TEMPERATURE_K, co2_fugacity_kPa
+from gnnchi.physics import (
+    CO2_CRITICAL_TEMPERATURE_K,
+    SUPERCRITICAL_FLOOR_K,
+    co2_fugacity_kPa,
+    co2_reduced_density,
+    co2_supercritical_density,
+)
 
 # (T in K, P in kPa, fugacity coefficient f / P) from Span & Wagner's equation of state for CO2 (J. Phys.
 # Chem. Ref. Data 25, 1509 (1996)) as CoolProp 6.6 evaluates it (AbstractState("HEOS", "CO2")):
@@ -52,3 +59,57 @@ def test_numpy_and_torch_give_the_same_fugacity_in_float32_as_in_float64():
     )
     np.testing.assert_allclose(as_float32, exact, rtol=2e-5)
     np.testing.assert_allclose(in_torch.numpy(), exact, rtol=2e-5)
+
+
+# (T in K, P in kPa, density over the critical density) from the same equation, CoolProp 6.6
+# (PropsSI("Dmolar", ...) / PropsSI("rhomolar_critical", "CO2")): gas, liquid, near-critical, supercritical.
+SPAN_WAGNER_DENSITY = [
+    (298.15, 3000.0, 0.1371),  # gas
+    (298.15, 8000.0, 1.6609),  # liquid
+    (273.15, 20000.0, 2.1824),  # liquid
+    (250.00, 1000.0, 0.0501),  # gas
+    (313.15, 10000.0, 1.3443),  # supercritical, near the critical point
+    (313.15, 30000.0, 1.9459),
+    (353.15, 5000.0, 0.1887),
+    (353.15, 45000.0, 1.8209),
+    (453.15, 50000.0, 1.3251),
+    (310.00, 7000.0, 0.4504),  # the floor isotherm, either side of its steep rise
+    (310.00, 9000.0, 1.3150),
+]
+
+
+def test_peng_robinson_density_follows_the_reference_equation():
+    temperature, pressure, reference = (np.array(column) for column in zip(*SPAN_WAGNER_DENSITY))
+    density = co2_reduced_density(temperature, pressure, np)
+    near_critical = (np.abs(temperature - CO2_CRITICAL_TEMPERATURE_K) < 10.0) & (pressure > 5000.0) & (pressure < 12000.0)
+    np.testing.assert_allclose(density[~near_critical], reference[~near_critical], rtol=0.04)
+    np.testing.assert_allclose(density[near_critical], reference[near_critical], rtol=0.15)  # Peng-Robinson's known weakness
+
+
+def test_the_density_jumps_at_condensation_and_the_supercritical_density_does_not():
+    """At 298.15 K (saturation 6.4 MPa) the stable phase's density jumps about fourfold; the term the
+    isotherm head reads follows the 310 K isotherm there: it rises with pressure in steps no larger than
+    the grid's, is 0 at P = 0 and is the density itself at and above the floor."""
+    pressure = np.concatenate([[0.0], np.linspace(1.0, 20000.0, 20000)])  # kPa, 1 kPa apart
+    raw = co2_reduced_density(np.full_like(pressure, 298.15), pressure, np)
+    smooth = co2_supercritical_density(np.full_like(pressure, 298.15), pressure, np)
+    assert np.diff(raw).max() > 0.5, "no jump in the raw density at saturation"
+    assert smooth[0] == 0.0 and (np.diff(smooth) > 0).all()
+    assert np.diff(smooth).max() < 0.01  # the floor isotherm's steepest 1 kPa step is about 0.0013
+    for temperature in (SUPERCRITICAL_FLOOR_K, 313.15, 450.0):
+        at = np.full_like(pressure, temperature)
+        np.testing.assert_array_equal(co2_supercritical_density(at, pressure, np), co2_reduced_density(at, pressure, np))
+    below = co2_supercritical_density(np.full_like(pressure, 250.0), pressure, np)
+    np.testing.assert_array_equal(below, co2_reduced_density(np.full_like(pressure, SUPERCRITICAL_FLOOR_K), pressure, np))
+
+
+def test_numpy_and_torch_give_the_same_density_in_float32_as_in_float64():
+    rng = np.random.default_rng(1)
+    temperature, pressure = rng.uniform(200.0, 600.0, 2000), 10 ** rng.uniform(-3.0, 5.3, 2000)
+    exact = co2_supercritical_density(temperature, pressure, np)
+    as_float32 = co2_supercritical_density(temperature.astype(np.float32), pressure.astype(np.float32), np)
+    in_torch = co2_supercritical_density(
+        torch.tensor(temperature, dtype=torch.float32), torch.tensor(pressure, dtype=torch.float32), torch
+    )
+    np.testing.assert_allclose(as_float32, exact, rtol=1e-4)
+    np.testing.assert_allclose(in_torch.numpy(), exact, rtol=1e-4)
