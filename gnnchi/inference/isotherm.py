@@ -94,7 +94,7 @@ def condition_basis(head: IsothermParameters, temperature_K, pressure_kPa) -> np
     terms = [reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)]
     if head.supercritical_density:
         terms.append(co2_supercritical_density(temperature, pressure, np)[..., None])
-    return np.concatenate(terms, axis=-1).astype(np.float32)
+    return np.concatenate(terms, axis=-1)  # float32: every term is
 
 
 def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperature_K, pressure_kPa) -> np.ndarray:

@@ -4,9 +4,10 @@
 
 The same per-ionic-liquid free fit as ``benchmarks/isotherm_form.py`` (the shipped form, reading CO2's
 fugacity f), with one more term in the basis: ``density``, CO2's Peng-Robinson density (the stable root)
-over its critical density; ``supercritical``, that density read at max(T, floor) (continuous in P;
-the floor is ``gnnchi.physics.SUPERCRITICAL_FLOOR_K`` or the second argument, in K); ``cube``, (f / P_ref)^3; ``p2``, (P / P_ref)^2 in pressure, not fugacity;
-``lang30``, a Langmuir term f / (f + 30 MPa). Prints the MAE of x_CO2 overall and per pressure band.
+over its critical density; ``supercritical``, that density read at max(T, floor), continuous in P
+(the floor is ``gnnchi.physics.SUPERCRITICAL_FLOOR_K`` or the second argument, in K); ``cube``,
+(f / P_ref)^3; ``p2``, (P / P_ref)^2 in pressure, not fugacity; ``lang30``, a Langmuir term
+f / (f + 30 MPa). Prints the MAE of x_CO2 overall and per pressure band.
 """
 
 from __future__ import annotations
