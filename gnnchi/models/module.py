@@ -63,7 +63,9 @@ class PairModule(L.LightningModule):
         self.task_weights = {task: float((task_weights or {}).get(task, 1.0)) for task in tasks}
         self.net = build_net(self.system.name, **self.hparams)
         self.register_buffer("row_weights", None, persistent=False)  # [records, T] training-loss weights, or None
-        self.loss = MaskedMultitaskLoss([self.system.task(t).kind for t in tasks], [self.task_weights[t] for t in tasks])
+        self.loss = MaskedMultitaskLoss(
+            [self.system.task(t).kind for t in tasks], [self.task_weights[t] for t in tasks], self.hparams.huber_delta
+        )
         template = {task: _task_metrics(self.system, task) for task in tasks}
         self.metrics = nn.ModuleDict(
             {
@@ -228,6 +230,8 @@ class ChiModule(PairModule):
             (:mod:`gnnchi.featurizers.descriptors`); leave-polymer-out R² 0.40 against 0.20 without
             (docs/evaluation).
         task_weights: loss weight of each task (soluble, chi_exp, chi_cosmo); missing keys weigh 1.
+        huber_delta: None: a regression task's loss is the squared error; else errors beyond this, in the
+            task's own units, count linearly (:class:`gnnchi.nn.MaskedMultitaskLoss`).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
         warmup_fraction: share of the training steps spent warming up.
@@ -258,6 +262,7 @@ class ChiModule(PairModule):
         solubility_chi_slope: float = 6.9,
         descriptors: bool = True,
         task_weights: dict[str, float] | None = None,
+        huber_delta: float | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,
@@ -366,6 +371,8 @@ class IonicLiquidModule(PairModule):
         supercritical_density: one more pressure term, CO2's density read at max(T, 310 K): it rises
             steeply where compressed CO2 densifies, and is continuous in P at every T.
         task_weights: loss weight of each task (x_co2).
+        huber_delta: None: a regression task's loss is the squared error; else errors beyond this, in the
+            task's own units, count linearly (:class:`gnnchi.nn.MaskedMultitaskLoss`).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
         warmup_fraction: share of the training steps spent warming up.
@@ -386,6 +393,7 @@ class IonicLiquidModule(PairModule):
         fugacity: bool = False,
         supercritical_density: bool = False,
         task_weights: dict[str, float] | None = None,
+        huber_delta: float | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,
@@ -412,6 +420,8 @@ class ElectrolyteModule(PairModule):
             mole fraction) or ``fraction_and_mean`` (that, beside their plain mean),
             :func:`gnnchi.models.electrolyte.mixture_encoding`.
         task_weights: loss weight of each task (log10_conductivity_S_cm).
+        huber_delta: None: a regression task's loss is the squared error; else errors beyond this, in the
+            task's own units, count linearly (:class:`gnnchi.nn.MaskedMultitaskLoss`).
         lr: peak learning rate (AdamW), reached after ``warmup_fraction`` of the steps, then cosine decay.
         weight_decay: AdamW weight decay.
         warmup_fraction: share of the training steps spent warming up.
@@ -430,6 +440,7 @@ class ElectrolyteModule(PairModule):
         readout: str = "arrhenius",
         mixture_pooling: str = "fraction",
         task_weights: dict[str, float] | None = None,
+        huber_delta: float | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         warmup_fraction: float = 0.05,

@@ -86,3 +86,24 @@ def test_row_weights_weigh_each_row_of_the_training_loss_and_are_left_out_elsewh
     unweighted = module()
     unweighted.net.head.chi_std.copy_(torch.tensor([0.5, 2.0]))
     assert torch.allclose(model._shared_step(batch, "val"), unweighted._shared_step(batch, "val"), atol=1e-6)
+
+
+def test_huber_delta_counts_errors_beyond_it_linearly_in_the_tasks_own_units():
+    """By hand, on chi_exp (std 0.5), delta 0.3 chi units: an error of 0.1 costs (0.1 / 0.5)^2, one of 0.7
+    costs 2 (0.3 / 0.5) (0.7 / 0.5) - (0.3 / 0.5)^2 (squared: (0.7 / 0.5)^2); the label keeps its cross-entropy."""
+    nan = math.nan
+    for delta, beyond in ((0.3, 2 * (0.3 / 0.5) * (0.7 / 0.5) - (0.3 / 0.5) ** 2), (None, (0.7 / 0.5) ** 2)):
+        model = module(huber_delta=delta)
+        model.net.head.chi_std.copy_(torch.tensor([0.5, 2.0]))
+        out = model(batch_with_targets([[nan] * 3] * 3)).detach()
+        targets = [[1.0, nan, nan], [nan, float(out[1, 1]) - 0.1, nan], [nan, float(out[2, 1]) + 0.7, nan]]
+        loss = model._shared_step(batch_with_targets(targets), "train")
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(out[0, 0], torch.tensor(1.0))
+        assert torch.allclose(loss, bce + ((0.1 / 0.5) ** 2 + beyond) / 2, atol=1e-5)
+
+
+def test_huber_delta_must_be_positive():
+    import pytest
+
+    with pytest.raises(ValueError, match="huber_delta"):
+        module(huber_delta=0.0)
