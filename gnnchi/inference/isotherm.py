@@ -12,11 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gnnchi.physics import co2_fugacity_kPa, co2_supercritical_density
-
-REFERENCE_PRESSURE_KPA = 1000.0
-MAX_MOLE_RATIO = 1e6
-MAX_EXPONENT = 30.0
+from gnnchi.isotherm_form import MAX_EXPONENT, MAX_MOLE_RATIO
+from gnnchi.isotherm_form import condition_basis as _condition_basis
 
 
 class IsothermParameters(NamedTuple):
@@ -84,17 +81,12 @@ def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion
 
 
 def condition_basis(head: IsothermParameters, temperature_K, pressure_kPa) -> np.ndarray:
-    """Conditions that broadcast to [...] (K, kPa) -> the head's pressure terms [..., K]: P / P_ref,
-    (P / P_ref)^2 and P / (P + p_k), each reading P or CO2's fugacity f(T, P), then CO2's supercritical
-    density where the head has that term (as :func:`gnnchi.nn.isotherm.condition_basis`)."""
+    """Conditions that broadcast to [...] (K, kPa) -> the head's terms [..., K] in float32
+    (:func:`gnnchi.isotherm_form.condition_basis`, as the torch head computes them)."""
     temperature, pressure = np.broadcast_arrays(np.asarray(temperature_K, np.float32), np.asarray(pressure_kPa, np.float32))
-    absorbing = co2_fugacity_kPa(temperature, pressure, np) if head.fugacity else pressure
-    p = absorbing[..., None]
-    reduced = p / np.float32(REFERENCE_PRESSURE_KPA)
-    terms = [reduced, reduced * reduced, p / (p + head.langmuir_pressures_kPa)]
-    if head.supercritical_density:
-        terms.append(co2_supercritical_density(temperature, pressure, np)[..., None])
-    return np.concatenate(terms, axis=-1)  # float32: every term is
+    return _condition_basis(
+        temperature, pressure, head.langmuir_pressures_kPa, head.fugacity, head.supercritical_density, np
+    )
 
 
 def mole_fraction(head: IsothermParameters, coefficients: np.ndarray, temperature_K, pressure_kPa) -> np.ndarray:

@@ -38,28 +38,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gnnchi.physics import co2_fugacity_kPa, co2_supercritical_density
-
-REFERENCE_PRESSURE_KPA = 1000.0  # P_ref: the Henry and quadratic terms' pressure scale
-MAX_MOLE_RATIO = 1e6  # m cap: x <= 1 - 1e-6, below 1 in float32
-MAX_EXPONENT = 30.0
+from gnnchi.isotherm_form import MAX_EXPONENT, MAX_MOLE_RATIO, pressure_terms
+from gnnchi.isotherm_form import condition_basis as _condition_basis
 
 
 def pressure_basis(pressure_kPa: Tensor, langmuir_pressures_kPa: Tensor) -> Tensor:
-    """[P] kPa -> [P, K]: P / P_ref, (P / P_ref)^2, then P / (P + p_k) per Langmuir pressure; all 0 at P = 0."""
-    p = pressure_kPa.unsqueeze(1)  # [P, 1]
-    reduced = p / REFERENCE_PRESSURE_KPA
-    return torch.cat([reduced, reduced * reduced, p / (p + langmuir_pressures_kPa)], dim=1)
+    """[P] kPa -> [P, K]: :func:`gnnchi.isotherm_form.pressure_terms` in torch."""
+    return pressure_terms(pressure_kPa, langmuir_pressures_kPa, torch)
 
 
 def condition_basis(head: IsothermHead, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:
-    """[P] K, [P] kPa -> [P, K]: the head's pressure terms at each condition (:func:`pressure_basis` of P
-    or of CO2's fugacity, then the supercritical density where the head has that term)."""
-    absorbing = co2_fugacity_kPa(temperature_K, pressure_kPa, torch) if head.fugacity else pressure_kPa
-    basis = pressure_basis(absorbing, head.langmuir_pressures_kPa)
-    if head.supercritical_density:
-        basis = torch.cat([basis, co2_supercritical_density(temperature_K, pressure_kPa, torch).unsqueeze(1)], dim=1)
-    return basis
+    """[P] K, [P] kPa -> [P, K]: the head's terms at each condition (:func:`gnnchi.isotherm_form.condition_basis`)."""
+    return _condition_basis(
+        temperature_K, pressure_kPa, head.langmuir_pressures_kPa, head.fugacity, head.supercritical_density, torch
+    )
 
 
 class IsothermHead(nn.Module):

@@ -24,7 +24,9 @@ class MaskedMultitaskLoss(nn.Module):
         super().__init__()
         unknown = set(kinds) - {"classification", "regression"}
         if unknown or len(kinds) != len(weights):
-            raise ValueError(f"need one kind (classification or regression) and one weight per task; got {kinds}, {weights}")
+            raise ValueError(
+                f"need one kind (classification or regression) and one weight per task; got {kinds}, {weights}"
+            )
         if huber_delta is not None and not huber_delta > 0:
             raise ValueError(f"huber_delta must be > 0 (or None for the squared error), got {huber_delta}")
         self.kinds = tuple(kinds)

@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 
 from gnnchi import physics
-from gnnchi.nn.isotherm import REFERENCE_PRESSURE_KPA, IsothermHead, pressure_basis
+from gnnchi.isotherm_form import REFERENCE_PRESSURE_KPA
+from gnnchi.nn.isotherm import IsothermHead, pressure_basis
 
 
 class ExtraTermHead(IsothermHead):
