@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gnnchi.isotherm_form import MAX_EXPONENT, MAX_MOLE_RATIO
-from gnnchi.isotherm_form import condition_basis as _condition_basis
+from gnnchi.isotherm_terms import MAX_EXPONENT, MAX_MOLE_RATIO
+from gnnchi.isotherm_terms import condition_basis as _condition_basis
 
 
 class IsothermParameters(NamedTuple):
@@ -82,7 +82,7 @@ def grid_coefficients(head: IsothermParameters, cation_latent: np.ndarray, anion
 
 def condition_basis(head: IsothermParameters, temperature_K, pressure_kPa) -> np.ndarray:
     """Conditions that broadcast to [...] (K, kPa) -> the head's terms [..., K] in float32
-    (:func:`gnnchi.isotherm_form.condition_basis`, as the torch head computes them)."""
+    (:func:`gnnchi.isotherm_terms.condition_basis`, as the torch head computes them)."""
     temperature, pressure = np.broadcast_arrays(np.asarray(temperature_K, np.float32), np.asarray(pressure_kPa, np.float32))
     return _condition_basis(
         temperature, pressure, head.langmuir_pressures_kPa, head.fugacity, head.supercritical_density, np

@@ -38,17 +38,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gnnchi.isotherm_form import MAX_EXPONENT, MAX_MOLE_RATIO, pressure_terms
-from gnnchi.isotherm_form import condition_basis as _condition_basis
-
-
-def pressure_basis(pressure_kPa: Tensor, langmuir_pressures_kPa: Tensor) -> Tensor:
-    """[P] kPa -> [P, K]: :func:`gnnchi.isotherm_form.pressure_terms` in torch."""
-    return pressure_terms(pressure_kPa, langmuir_pressures_kPa, torch)
+from gnnchi.isotherm_terms import MAX_EXPONENT, MAX_MOLE_RATIO
+from gnnchi.isotherm_terms import condition_basis as _condition_basis
 
 
 def condition_basis(head: IsothermHead, temperature_K: Tensor, pressure_kPa: Tensor) -> Tensor:
-    """[P] K, [P] kPa -> [P, K]: the head's terms at each condition (:func:`gnnchi.isotherm_form.condition_basis`)."""
+    """[P] K, [P] kPa -> [P, K]: the head's terms at each condition (:func:`gnnchi.isotherm_terms.condition_basis`)."""
     return _condition_basis(
         temperature_K, pressure_kPa, head.langmuir_pressures_kPa, head.fugacity, head.supercritical_density, torch
     )

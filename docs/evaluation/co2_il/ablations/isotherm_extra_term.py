@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 
 from gnnchi import physics
-from gnnchi.isotherm_form import REFERENCE_PRESSURE_KPA
-from gnnchi.nn.isotherm import IsothermHead, pressure_basis
+from gnnchi.isotherm_terms import MAX_EXPONENT, MAX_MOLE_RATIO, REFERENCE_PRESSURE_KPA, pressure_terms
+from gnnchi.nn.isotherm import IsothermHead
 
 
 class ExtraTermHead(IsothermHead):
@@ -47,8 +47,8 @@ class ExtraTermHead(IsothermHead):
             "p2": lambda: (pressure_kPa / REFERENCE_PRESSURE_KPA) ** 2,
             "lang30": lambda: fugacity / (fugacity + 30000.0),
         }[self.extra]()
-        basis = torch.cat([pressure_basis(fugacity, self.langmuir_pressures_kPa), extra.unsqueeze(1)], dim=1)
-        return (torch.exp(exponent.clamp(max=30.0)) * basis).sum(dim=1).clamp(max=1e6)
+        basis = torch.cat([pressure_terms(fugacity, self.langmuir_pressures_kPa, torch), extra.unsqueeze(1)], dim=1)
+        return (torch.exp(exponent.clamp(max=MAX_EXPONENT)) * basis).sum(dim=1).clamp(max=MAX_MOLE_RATIO)
 
 
 def main() -> None:
