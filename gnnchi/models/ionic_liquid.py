@@ -32,6 +32,7 @@ class IonicLiquidNet(nn.Module):
         temperature_order: int = 1,
         fugacity: bool = False,
         supercritical_density: bool = False,
+        shared_encoder: bool = False,
     ):
         super().__init__()
         self.head = IsothermHead(
@@ -45,7 +46,8 @@ class IonicLiquidNet(nn.Module):
                 atom_dim, bond_dim, self.encoding_dim, hidden_dim, depth, ffn_hidden_dim, dropout, descriptor_dim
             )
 
-        self.cation_encoder, self.anion_encoder = encoder(), encoder()
+        self.cation_encoder = encoder()
+        self.anion_encoder = self.cation_encoder if shared_encoder else encoder()  # shared: both ions' graphs train one
 
     def encode_cations(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
         """A batch of cation graphs -> [num_graphs, J (1 + R)]."""

@@ -370,6 +370,8 @@ class IonicLiquidModule(PairModule):
             of P: Henry's law in fugacity, and isotherms that flatten at high pressure.
         supercritical_density: one more pressure term, CO2's density read at max(T, 310 K): it rises
             steeply where compressed CO2 densifies, and is continuous in P at every T.
+        shared_encoder: one encoder reads cations and anions (the formal charges tell them apart), so
+            every ion in training, not only those of one sign, shapes it.
         task_weights: loss weight of each task (x_co2).
         huber_delta: None: a regression task's loss is the squared error; else errors beyond this, in the
             task's own units, count linearly (:class:`gnnchi.nn.MaskedMultitaskLoss`).
@@ -392,6 +394,7 @@ class IonicLiquidModule(PairModule):
         temperature_order: int = 1,
         fugacity: bool = False,
         supercritical_density: bool = False,
+        shared_encoder: bool = False,
         task_weights: dict[str, float] | None = None,
         huber_delta: float | None = None,
         lr: float = 1e-3,

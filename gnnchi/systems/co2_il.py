@@ -45,7 +45,7 @@ CO2_IL = System(
     tasks=(Task("x_co2", "regression", "mole fraction of CO2 in the liquid", value_term="relative"),),
     net=_net,
     net_arguments=("hidden_dim", "depth", "ffn_hidden_dim", "dropout", "descriptors", "interaction_rank",
-                   "langmuir_pressures_kPa", "temperature_order", "fugacity", "supercritical_density"),  # fmt: skip
+                   "langmuir_pressures_kPa", "temperature_order", "fugacity", "supercritical_density", "shared_encoder"),  # fmt: skip
     bundled_data=_bundled_data,
     data_folders=("co2_ionic_liquids",),
     splits={"rows": (), "ionic_liquid": ("cation", "anion"), "cation": ("cation",), "anion": ("anion",)},
