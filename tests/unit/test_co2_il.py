@@ -141,7 +141,7 @@ def test_a_shared_encoder_reads_both_ions_and_survives_the_hyperparameter_round_
     records = _records()
     dataset = PairDataset(records, np.arange(len(records.table)))
     (cation_graphs, _), (anion_graphs, _) = dataset.collate(list(range(len(records.table)))).molecules()
-    sizes = dict(hidden_dim=16, depth=2, ffn_hidden_dim=16)
+    sizes = {"hidden_dim": 16, "depth": 2, "ffn_hidden_dim": 16}
     torch.manual_seed(0)
     separate = build_net("co2_il", **sizes)
     shared = build_net("co2_il", shared_encoder=True, **sizes)
